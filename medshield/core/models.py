@@ -1,0 +1,186 @@
+"""The change history every register object keeps: who changed what, when, from which value to which.
+
+Every model of the register derives from :class:`ChangeLoggedModel`. A save compares the row with
+the values it was loaded with and writes one :class:`ObjectChange` naming each changed field with
+its old and new value; creation and deletion are recorded the same way. Bulk paths (the register
+importer) build the same rows through :func:`change_record` and write them with ``bulk_create``.
+"""
+
+from __future__ import annotations
+
+import datetime
+import decimal
+from typing import Any, ClassVar
+
+from django.conf import settings
+from django.contrib.contenttypes.models import ContentType
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from medshield.core.actor import current_actor
+
+
+class ChangeAction(models.TextChoices):
+    CREATE = "create", _("Created")
+    UPDATE = "update", _("Updated")
+    DELETE = "delete", _("Deleted")
+
+
+class ObjectChange(models.Model):
+    """One change to one register object, kept forever (append-only)."""
+
+    time = models.DateTimeField(_("time"), default=timezone.now, db_index=True)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("user"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    user_name = models.CharField(_("user name"), max_length=150)
+    action = models.CharField(_("action"), max_length=10, choices=ChangeAction.choices)
+    object_type = models.ForeignKey(ContentType, on_delete=models.PROTECT, related_name="+")
+    object_id = models.BigIntegerField()
+    object_repr = models.CharField(_("object"), max_length=300)
+    related_type = models.ForeignKey(
+        ContentType, on_delete=models.PROTECT, related_name="+", null=True, blank=True
+    )
+    related_id = models.BigIntegerField(null=True, blank=True)
+    changes = models.JSONField(_("changes"), default=dict)
+
+    class Meta:
+        ordering = ["-time", "-id"]
+        verbose_name = _("change")
+        verbose_name_plural = _("changes")
+        indexes = [
+            models.Index(fields=["object_type", "object_id"]),
+            models.Index(fields=["related_type", "related_id"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_action_display()} {self.object_repr}"
+
+    def field_changes(self) -> list[tuple[str, Any, Any]]:
+        """(field label, old, new) triples, in field order, for display."""
+        model = self.object_type.model_class()
+        rows = []
+        for name, (old, new) in self.changes.items():
+            label = name
+            if model is not None:
+                try:
+                    label = str(model._meta.get_field(name).verbose_name)
+                except Exception:  # noqa: BLE001 - a field removed since the change was recorded
+                    label = name
+            rows.append((label, old, new))
+        return rows
+
+
+def _plain(value: Any) -> Any:
+    """A JSON-safe form of a field value."""
+    if isinstance(value, datetime.datetime | datetime.date):
+        return value.isoformat()
+    if isinstance(value, decimal.Decimal):
+        return str(value)
+    return value
+
+
+class ChangeLoggedModel(models.Model):
+    """Base of every register model: timestamps and a recorded history of each change."""
+
+    created = models.DateTimeField(_("created"), auto_now_add=True)
+    last_updated = models.DateTimeField(_("last updated"), auto_now=True)
+
+    #: fields never recorded in the history (bookkeeping, derived values)
+    changelog_exclude: ClassVar[frozenset[str]] = frozenset({"id", "created", "last_updated"})
+
+    class Meta:
+        abstract = True
+
+    # --- snapshotting -------------------------------------------------------------------------
+    @classmethod
+    def logged_fields(cls) -> list[models.Field[Any, Any]]:
+        return [
+            f
+            for f in cls._meta.concrete_fields
+            if f.name not in cls.changelog_exclude and not f.primary_key
+        ]
+
+    def snapshot(self) -> dict[str, Any]:
+        """Field name to raw value (foreign keys as ids) for every logged field."""
+        return {f.name: _plain(getattr(self, f.attname)) for f in self.logged_fields()}
+
+    @classmethod
+    def from_db(cls, db: str | None, field_names: Any, values: Any) -> Any:
+        instance = super().from_db(db, field_names, values)
+        instance._loaded = instance.snapshot()
+        return instance
+
+    def display_value(self, name: str, raw: Any) -> Any:
+        """How a raw value reads in the history: foreign keys by their name, choices by label."""
+        field = self._meta.get_field(name)
+        if raw is None or raw == "":
+            return raw
+        if field.is_relation and field.related_model is not None:
+            target = field.related_model._base_manager.filter(pk=raw).first()
+            return str(target) if target is not None else f"#{raw}"
+        return raw
+
+    def diff(self, before: dict[str, Any], after: dict[str, Any]) -> dict[str, list[Any]]:
+        return {
+            name: [self.display_value(name, before.get(name)), self.display_value(name, value)]
+            for name, value in after.items()
+            if before.get(name) != value
+        }
+
+    def changelog_parent(self) -> models.Model | None:
+        """The object whose history should also show this change (an interface's asset...)."""
+        return None
+
+    # --- persistence --------------------------------------------------------------------------
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        creating = self._state.adding
+        before = {} if creating else getattr(self, "_loaded", None)
+        super().save(*args, **kwargs)
+        after = self.snapshot()
+        if before is None:
+            # Loaded without from_db (rare): nothing trustworthy to compare with, so record all.
+            before = {}
+        changes = self.diff(before, after)
+        if creating or changes:
+            change_record(
+                self, ChangeAction.CREATE if creating else ChangeAction.UPDATE, changes
+            ).save()
+        self._loaded = after
+
+    def delete(self, *args: Any, **kwargs: Any) -> Any:
+        record = change_record(
+            self,
+            ChangeAction.DELETE,
+            {k: [self.display_value(k, v), None] for k, v in self.snapshot().items() if v},
+        )
+        result = super().delete(*args, **kwargs)
+        record.save()
+        return result
+
+
+def change_record(
+    obj: ChangeLoggedModel, action: str, changes: dict[str, list[Any]]
+) -> ObjectChange:
+    """An unsaved ObjectChange for ``obj`` by the current actor (so bulk paths can batch them)."""
+    actor = current_actor()
+    parent = obj.changelog_parent()
+    return ObjectChange(
+        user_id=actor.user_id,
+        user_name=actor.name,
+        action=action,
+        object_type=ContentType.objects.get_for_model(obj, for_concrete_model=True),
+        object_id=obj.pk,
+        object_repr=str(obj)[:300],
+        related_type=(
+            ContentType.objects.get_for_model(parent, for_concrete_model=True) if parent else None
+        ),
+        related_id=parent.pk if parent is not None else None,
+        changes=changes,
+    )

@@ -1,0 +1,149 @@
+"""Django settings for medshield, read from the environment with safe defaults.
+
+| variable | meaning | default |
+| --- | --- | --- |
+| MEDSHIELD_DATA_DIR | folder for the SQLite database, the secret key and uploads | ~/.local/share/medshield |
+| DATABASE_URL | sqlite:////abs/path.sqlite3 or postgres://user@host:port/name | SQLite in the data folder |
+| MEDSHIELD_DEBUG | Django debug pages (never in production) | off |
+| MEDSHIELD_ALLOWED_HOSTS | comma-separated host names | 127.0.0.1,localhost |
+| MEDSHIELD_SECRET_KEY (or _FILE) | Django's secret key | generated once into the data folder |
+| MEDSHIELD_SECURE_COOKIES | send cookies only over HTTPS (set behind a TLS proxy) | off |
+| MEDSHIELD_SESSION_AGE | seconds of inactivity before logout | 3600 |
+| MEDSHIELD_MAX_UPLOAD_MB | largest accepted upload | 50 |
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import dj_database_url
+from django.utils.translation import gettext_lazy as _
+
+from medshield.core.env import envbool, envint, envlist, envsecret, envstr
+
+BASE_DIR = Path(__file__).resolve().parent
+REPO_DIR = BASE_DIR.parent
+DATA_DIR = Path(
+    envstr("MEDSHIELD_DATA_DIR", str(Path.home() / ".local" / "share" / "medshield"))
+).resolve()
+
+DEBUG = envbool("MEDSHIELD_DEBUG", False)
+SECRET_KEY = envsecret("MEDSHIELD_SECRET_KEY", DATA_DIR)
+ALLOWED_HOSTS = envlist("MEDSHIELD_ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"])
+
+INSTALLED_APPS = [
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django.contrib.humanize",
+    "medshield.core",
+    "medshield.assets",
+    "medshield.network",
+    "medshield.register",
+    "medshield.demo",
+    "medshield.web",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "medshield.core.middleware.ChangeActorMiddleware",
+]
+
+ROOT_URLCONF = "medshield.urls"
+WSGI_APPLICATION = "medshield.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.template.context_processors.i18n",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+
+def _database() -> dict[str, object]:
+    url = os.environ.get("DATABASE_URL")
+    if not url:
+        DATA_DIR.mkdir(parents=True, exist_ok=True)
+        url = f"sqlite:///{DATA_DIR / 'medshield.sqlite3'}"
+    config: dict[str, object] = dict(dj_database_url.parse(url, conn_max_age=60))
+    if config["ENGINE"] == "django.db.backends.sqlite3":
+        # Writers wait for each other instead of failing with "database is locked", and a write
+        # transaction takes its lock at BEGIN so two imports never deadlock half-way.
+        config["CONN_MAX_AGE"] = 0
+        config["OPTIONS"] = {
+            "timeout": 30,
+            "transaction_mode": "IMMEDIATE",
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        }
+    return config
+
+
+DATABASES = {"default": _database()}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+]
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "asset-list"
+LOGOUT_REDIRECT_URL = "login"
+
+LANGUAGE_CODE = "ja"
+LANGUAGES = [("ja", _("Japanese")), ("en", _("English"))]
+LOCALE_PATHS = [BASE_DIR / "locale"]
+USE_I18N = True
+TIME_ZONE = envstr("MEDSHIELD_TIME_ZONE", "Asia/Tokyo")
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = DATA_DIR / "static"
+STATICFILES_DIRS = [
+    ("vendor/bootstrap", REPO_DIR / "node_modules" / "bootstrap" / "dist"),
+    ("vendor/htmx", REPO_DIR / "node_modules" / "htmx.org" / "dist"),
+]
+STATICFILES_DIRS = [(prefix, path) for prefix, path in STATICFILES_DIRS if path.exists()]
+WHITENOISE_USE_FINDERS = True
+
+# Sessions end after an hour idle: a register of weak points should not stay open on a ward PC.
+SESSION_COOKIE_AGE = envint("MEDSHIELD_SESSION_AGE", 3600)
+SESSION_SAVE_EVERY_REQUEST = True
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+CSRF_COOKIE_SAMESITE = "Lax"
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = envbool("MEDSHIELD_SECURE_COOKIES", False)
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+
+MAX_UPLOAD_MB = envint("MEDSHIELD_MAX_UPLOAD_MB", 50)
+DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+DATA_UPLOAD_MAX_NUMBER_FIELDS = 5000
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": envstr("MEDSHIELD_LOG_LEVEL", "WARNING")},
+}
