@@ -7,7 +7,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 DATA ?= $(CURDIR)/data
 PG_URL ?= postgres://postgres@127.0.0.1:5432/test
-APT_PACKAGES := chromium fonts-noto-cjk gettext graphviz nodejs npm
+APT_PACKAGES := chromium fonts-noto-cjk gettext graphviz
 DEMO_USER ?= demo
 DEMO_PASSWORD ?= medshield-demo
 export MEDSHIELD_DATA_DIR ?= $(DATA)
@@ -19,6 +19,7 @@ install: system-packages $(VENV)/.installed node_modules/.installed medshield/lo
 # Debian packages: only when one is missing, so a prepared machine needs no network.
 system-packages:
 	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	command -v npm >/dev/null || missing="$$missing nodejs npm"; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing Debian packages:$$missing"; \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
