@@ -49,6 +49,9 @@ class ObjectChange(models.Model):
     )
     related_id = models.BigIntegerField(null=True, blank=True)
     changes = models.JSONField(_("changes"), default=dict)
+    #: the object's raw field values after the change (foreign keys as ids; None once deleted),
+    #: from which the register can be rebuilt as it stood at any past time
+    data = models.JSONField(null=True, blank=True)
 
     class Meta:
         ordering = ["-time", "-id"]
@@ -171,6 +174,7 @@ def change_record(
     """An unsaved ObjectChange for ``obj`` by the current actor (so bulk paths can batch them)."""
     actor = current_actor()
     parent = obj.changelog_parent()
+    data = None if action == ChangeAction.DELETE else obj.snapshot()
     return ObjectChange(
         user_id=actor.user_id,
         user_name=actor.name,
@@ -183,4 +187,5 @@ def change_record(
         ),
         related_id=parent.pk if parent is not None else None,
         changes=changes,
+        data=data,
     )
