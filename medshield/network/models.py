@@ -302,4 +302,10 @@ class ExternalConnection(ChangeLoggedModel):
         self.reaches.set(reaches)
         changes = {k: [before[k], after[k]] for k in after if before[k] != after[k]}
         if changes:
-            change_record(self, ChangeAction.UPDATE, changes).save()
+            record = change_record(self, ChangeAction.UPDATE, changes)
+            record.data = {
+                **self.snapshot(),
+                "through": sorted(a.pk for a in through),
+                "reaches": sorted(a.pk for a in reaches),
+            }
+            record.save()
