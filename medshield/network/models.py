@@ -309,3 +309,49 @@ class ExternalConnection(ChangeLoggedModel):
                 "reaches": sorted(a.pk for a in reaches),
             }
             record.save()
+
+
+class Flow(ChangeLoggedModel):
+    """A declared data flow: which asset talks to which, how and why (HL7 to the EHR, DICOM to
+    PACS...). Discovery later confirms flows from observed traffic."""
+
+    source = models.ForeignKey(
+        Asset, verbose_name=_("source"), on_delete=models.CASCADE, related_name="flows_out"
+    )
+    destination = models.ForeignKey(
+        Asset, verbose_name=_("destination"), on_delete=models.CASCADE, related_name="flows_in"
+    )
+    protocol = models.CharField(
+        _("protocol"), max_length=30, help_text=_("HL7, DICOM, FHIR, HTTPS, SMB...")
+    )
+    port = models.PositiveIntegerField(_("port"), null=True, blank=True)
+    transport = models.CharField(
+        _("transport"),
+        max_length=4,
+        choices=[("tcp", "TCP"), ("udp", "UDP")],
+        default="tcp",
+    )
+    purpose = models.CharField(_("purpose"), max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["source__asset_tag", "destination__asset_tag", "protocol", "port"]
+        verbose_name = _("flow")
+        verbose_name_plural = _("flows")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["source", "destination", "protocol", "port"], name="flow_unique"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        port = f" {self.port}/{self.transport}" if self.port else ""
+        return f"{self.source.asset_tag} → {self.destination.asset_tag} {self.protocol}{port}"
+
+    def changelog_parent(self) -> models.Model | None:
+        return self.source
+
+    def clean(self) -> None:
+        if self.source_id and self.source_id == self.destination_id:
+            raise ValidationError(_("A flow goes from one asset to another."))
+        if self.port is not None and not 1 <= self.port <= 65535:
+            raise ValidationError({"port": _("A port is between 1 and 65535.")})
