@@ -44,6 +44,7 @@ INSTALLED_APPS = [
     "medshield.network",
     "medshield.register",
     "medshield.demo",
+    "medshield.diagrams",
     "medshield.web",
 ]
 
@@ -121,6 +122,7 @@ STATIC_ROOT = DATA_DIR / "static"
 STATICFILES_DIRS = [
     ("vendor/bootstrap", REPO_DIR / "node_modules" / "bootstrap" / "dist"),
     ("vendor/htmx", REPO_DIR / "node_modules" / "htmx.org" / "dist"),
+    ("vendor/svg-pan-zoom", REPO_DIR / "node_modules" / "svg-pan-zoom" / "dist"),
 ]
 STATICFILES_DIRS = [(prefix, path) for prefix, path in STATICFILES_DIRS if path.exists()]
 WHITENOISE_USE_FINDERS = True

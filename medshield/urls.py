@@ -3,5 +3,6 @@ from django.urls import include, path
 urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("register/", include("medshield.register.urls")),
+    path("diagrams/", include("medshield.diagrams.urls")),
     path("", include("medshield.web.urls")),
 ]

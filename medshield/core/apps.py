@@ -6,3 +6,6 @@ class CoreConfig(AppConfig):
     name = "medshield.core"
     label = "core"
     verbose_name = _("Core")
+
+    def ready(self) -> None:
+        from medshield.core import signals  # noqa: F401 - connects the deletion receivers

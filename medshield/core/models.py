@@ -117,8 +117,23 @@ class ChangeLoggedModel(models.Model):
     @classmethod
     def from_db(cls, db: str | None, field_names: Any, values: Any) -> Any:
         instance = super().from_db(db, field_names, values)
-        instance._loaded = instance.snapshot()
+        # Only the loaded fields: touching a deferred one would load it, and recurse.
+        loaded = instance.__dict__
+        instance._loaded = {
+            f.name: _plain(loaded[f.attname]) for f in cls.logged_fields() if f.attname in loaded
+        }
         return instance
+
+    def _stored_snapshot(self) -> dict[str, Any]:
+        """The row's values as stored now (for saves of partly loaded objects)."""
+        fields = self.logged_fields()
+        row = type(self)._base_manager.filter(pk=self.pk).values_list(
+            *[f.attname for f in fields]
+        )
+        values = row.first()
+        if values is None:
+            return {}
+        return {f.name: _plain(v) for f, v in zip(fields, values, strict=True)}
 
     def display_value(self, name: str, raw: Any) -> Any:
         """How a raw value reads in the history: foreign keys by their name, choices by label."""
@@ -144,12 +159,14 @@ class ChangeLoggedModel(models.Model):
     # --- persistence --------------------------------------------------------------------------
     def save(self, *args: Any, **kwargs: Any) -> None:
         creating = self._state.adding
-        before = {} if creating else getattr(self, "_loaded", None)
+        before: dict[str, Any] = {}
+        if not creating:
+            before = getattr(self, "_loaded", None) or {}
+            if len(before) < len(self.logged_fields()):
+                # Built by hand or loaded with deferred fields: compare with the stored row.
+                before = self._stored_snapshot()
         super().save(*args, **kwargs)
         after = self.snapshot()
-        if before is None:
-            # Loaded without from_db (rare): nothing trustworthy to compare with, so record all.
-            before = {}
         changes = self.diff(before, after)
         if creating or changes:
             change_record(
@@ -157,15 +174,8 @@ class ChangeLoggedModel(models.Model):
             ).save()
         self._loaded = after
 
-    def delete(self, *args: Any, **kwargs: Any) -> Any:
-        record = change_record(
-            self,
-            ChangeAction.DELETE,
-            {k: [self.display_value(k, v), None] for k, v in self.snapshot().items() if v},
-        )
-        result = super().delete(*args, **kwargs)
-        record.save()
-        return result
+    # Deletions are recorded by the pre/post_delete receivers in medshield.core.signals, which
+    # Django also sends for objects removed by a cascade (a switch's ports and cables).
 
 
 def change_record(

@@ -82,3 +82,14 @@ def test_it_keeps_the_raw_values_to_rebuild_the_past(rooms: tuple[Room, Room]) -
     assert create.data["room"] is None
     assert update.data["room"] == rooms[1].pk and update.data["asset_tag"] == "ME-1"
     assert delete.data is None
+
+
+def test_it_records_what_a_cascade_deletes(rooms: tuple[Room, Room]) -> None:
+    switch = Asset.objects.create(
+        asset_tag="NW-1", name="SW", kind="network_device", network_role="switch"
+    )
+    port = Interface.objects.create(asset=switch, name="Gi1/0/1")
+    port_pk = port.pk
+    switch.delete()
+    port.pk = port_pk
+    assert [c.action for c in history(port)] == ["create", "delete"]
