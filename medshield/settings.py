@@ -1,15 +1,6 @@
 """Django settings for medshield, read from the environment with safe defaults.
 
-| variable | meaning | default |
-| --- | --- | --- |
-| MEDSHIELD_DATA_DIR | folder for the SQLite database, the secret key and uploads | ~/.local/share/medshield |
-| DATABASE_URL | sqlite:////abs/path.sqlite3 or postgres://user@host:port/name | SQLite in the data folder |
-| MEDSHIELD_DEBUG | Django debug pages (never in production) | off |
-| MEDSHIELD_ALLOWED_HOSTS | comma-separated host names | 127.0.0.1,localhost |
-| MEDSHIELD_SECRET_KEY (or _FILE) | Django's secret key | generated once into the data folder |
-| MEDSHIELD_SECURE_COOKIES | send cookies only over HTTPS (set behind a TLS proxy) | off |
-| MEDSHIELD_SESSION_AGE | seconds of inactivity before logout | 3600 |
-| MEDSHIELD_MAX_UPLOAD_MB | largest accepted upload | 50 |
+The variables, their meaning and defaults are listed in the README ("Configuration").
 """
 
 from __future__ import annotations
@@ -119,6 +110,7 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = DATA_DIR / "static"
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # whitenoise warns on every start without it
 STATICFILES_DIRS = [
     ("vendor/bootstrap", REPO_DIR / "node_modules" / "bootstrap" / "dist"),
     ("vendor/htmx", REPO_DIR / "node_modules" / "htmx.org" / "dist"),

@@ -1,4 +1,4 @@
-"""The change history every register object keeps: who changed what, when, from which value to which.
+"""The history every register object keeps: who changed what, when, from which value to which.
 
 Every model of the register derives from :class:`ChangeLoggedModel`. A save compares the row with
 the values it was loaded with and writes one :class:`ObjectChange` naming each changed field with
@@ -127,9 +127,7 @@ class ChangeLoggedModel(models.Model):
     def _stored_snapshot(self) -> dict[str, Any]:
         """The row's values as stored now (for saves of partly loaded objects)."""
         fields = self.logged_fields()
-        row = type(self)._base_manager.filter(pk=self.pk).values_list(
-            *[f.attname for f in fields]
-        )
+        row = type(self)._base_manager.filter(pk=self.pk).values_list(*[f.attname for f in fields])
         values = row.first()
         if values is None:
             return {}
@@ -157,7 +155,7 @@ class ChangeLoggedModel(models.Model):
         return None
 
     # --- persistence --------------------------------------------------------------------------
-    def save(self, *args: Any, **kwargs: Any) -> None:
+    def save(self, *args: Any, **kwargs: Any) -> None:  # noqa: DJ012 - grouped with its helpers
         creating = self._state.adding
         before: dict[str, Any] = {}
         if not creating:

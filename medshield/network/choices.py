@@ -28,3 +28,8 @@ class CableType(models.TextChoices):
     FIBER = "fiber", _("Fibre")
     DAC = "dac", _("Direct-attach")
     VIRTUAL = "virtual", _("Virtual")
+
+
+class Transport(models.TextChoices):
+    TCP = "tcp", "TCP"
+    UDP = "udp", "UDP"

@@ -13,7 +13,7 @@ from django.utils.translation import gettext_lazy as _
 
 from medshield.assets.models import Asset, Site
 from medshield.core.models import ChangeAction, ChangeLoggedModel, change_record
-from medshield.network.choices import CableType, ConnectionKind, ConnectionMethod
+from medshield.network.choices import CableType, ConnectionKind, ConnectionMethod, Transport
 
 _MAC_HEX = re.compile(r"^[0-9a-f]{12}$")
 
@@ -328,8 +328,8 @@ class Flow(ChangeLoggedModel):
     transport = models.CharField(
         _("transport"),
         max_length=4,
-        choices=[("tcp", "TCP"), ("udp", "UDP")],
-        default="tcp",
+        choices=Transport.choices,
+        default=Transport.TCP,
     )
     purpose = models.CharField(_("purpose"), max_length=200, blank=True)
 

@@ -21,6 +21,7 @@ from medshield.network.models import (
     VLAN,
     Cable,
     ExternalConnection,
+    Flow,
     Interface,
     IPAddress,
     Subnet,
@@ -230,7 +231,25 @@ def export_document() -> dict[str, Any]:
         "assets": assets,
         "cabling": cabling,
         "external_connections": connections,
+        "flows": _export_flows(),
     }
+
+
+def _export_flows() -> list[dict[str, Any]]:
+    tags = dict(Asset.objects.values_list("pk", "asset_tag"))
+    flows = [
+        {
+            "source": tags[f.source_id],
+            "destination": tags[f.destination_id],
+            "protocol": f.protocol,
+            "port": f.port,
+            "transport": f.transport,
+            "purpose": f.purpose,
+        }
+        for f in Flow.objects.all()
+    ]
+    flows.sort(key=lambda f: (f["source"], f["destination"], f["protocol"], f["port"] or 0))
+    return flows
 
 
 # --- writers ---------------------------------------------------------------------------------

@@ -39,11 +39,12 @@ from medshield.assets.choices import (
 from medshield.assets.models import Asset, Building, Floor, Rack, Room, Site
 from medshield.core.actor import Actor, acting_as, current_actor
 from medshield.core.models import ChangeAction, ChangeLoggedModel, ObjectChange, change_record
-from medshield.network.choices import CableType, ConnectionKind, ConnectionMethod
+from medshield.network.choices import CableType, ConnectionKind, ConnectionMethod, Transport
 from medshield.network.models import (
     VLAN,
     Cable,
     ExternalConnection,
+    Flow,
     Interface,
     IPAddress,
     Subnet,
@@ -72,6 +73,7 @@ OBJECT_TYPES: tuple[str, ...] = (
     "ip_addresses",
     "cabling",
     "external_connections",
+    "flows",
 )
 
 ACTIONS: tuple[str, ...] = ("created", "updated", "unchanged", "deleted")
@@ -456,6 +458,7 @@ class _Plan:
         self.plan_addresses()
         self.plan_cabling()
         self.plan_connections()
+        self.plan_flows()
 
     def load(self) -> None:
         """Read the register into memory, keyed the way the document names things."""
@@ -1221,6 +1224,64 @@ class _Plan:
                     self.result.add("external_connections", "unchanged", -1)
                     self.result.add("external_connections", "updated")
 
+    def plan_flows(self) -> None:
+        """Declared data flows, keyed by (source, destination, protocol, port); flows the file
+        does not mention are kept, as cables are."""
+        existing: dict[tuple[str, str, str, int | None], Flow] = {}
+        for flow in Flow.objects.all():
+            flow.source = self.asset_by_id[flow.source_id]
+            flow.destination = self.asset_by_id[flow.destination_id]
+            key = (
+                flow.source.asset_tag,
+                flow.destination.asset_tag,
+                _key(flow.protocol),
+                flow.port,
+            )
+            existing[key] = flow
+        seen: set[tuple[str, str, str, int | None]] = set()
+        for path, rec in self.records("flows"):
+            tags: dict[str, str] = {}
+            for end in ("source", "destination"):
+                tag = _text(rec.get(end))
+                if tag is None:
+                    self.error(path, end, _("is required"))
+                elif tag not in self.assets:
+                    self.error(path, end, _("unknown asset {tag}").format(tag=tag))
+                else:
+                    tags[end] = tag
+            protocol = _text(rec.get("protocol"))
+            if protocol is None:
+                self.error(path, "protocol", _("is required"))
+            port = self.integer(rec, "port", path)
+            port = None if port is _MISSING else port
+            if port is not None and not 1 <= port <= 65535:
+                self.error(path, "port", _("a port is between 1 and 65535"))
+                continue
+            if len(tags) < 2 or protocol is None:
+                continue
+            if tags["source"] == tags["destination"]:
+                self.error(path, "destination", _("a flow goes from one asset to another"))
+                continue
+            key = (tags["source"], tags["destination"], _key(protocol), port)
+            if key in seen:
+                self.error(path, "protocol", _("this flow appears twice in the file"))
+                continue
+            seen.add(key)
+            flow = existing.get(key)
+            created = flow is None
+            if flow is None:
+                flow = Flow(
+                    source=self.assets[tags["source"]],
+                    destination=self.assets[tags["destination"]],
+                    protocol=protocol,
+                    port=port,
+                )
+            values = {
+                "transport": self.choice(rec, "transport", path, Transport, blank=False),
+                "purpose": self.text(rec, "purpose", path, Flow),
+            }
+            self.update("flows", flow, values, created=created)
+
     # --- applying --------------------------------------------------------------------------
     def apply(self, progress: Progress) -> None:
         """Write the plan. Call inside transaction.atomic() and acting_as(actor)."""
@@ -1253,6 +1314,8 @@ class _Plan:
                 reaches=[self.assets[t] for t in reaches],
             )
         progress("external_connections", len(conns), len(conns))
+        ends = named(self.assets.values())
+        self._write(Flow, "flows", {"source": ends, "destination": ends}, history, progress)
         total = len(history)
         for start in range(0, total, BATCH):
             ObjectChange.objects.bulk_create(history[start : start + BATCH])

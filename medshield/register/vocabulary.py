@@ -88,6 +88,7 @@ SHEET_COLUMNS: dict[str, tuple[str, ...]] = {
         "through",
         "reaches",
     ),
+    "flows": ("source", "destination", "protocol", "port", "transport", "purpose"),
 }
 
 _HEADER_ALIASES: dict[str, tuple[str, ...]] = {

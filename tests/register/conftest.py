@@ -245,6 +245,24 @@ REGISTER: dict[str, Any] = {
             "reaches": ["ME-000123", "ME-000124"],
         }
     ],
+    "flows": [
+        {
+            "source": "ME-000123",
+            "destination": "SV-0002",
+            "protocol": "HL7",
+            "port": 2575,
+            "transport": "tcp",
+            "purpose": "バイタル送信",
+        },
+        {
+            "source": "SV-0002",
+            "destination": "ME-000124",
+            "protocol": "DICOM",
+            "port": None,
+            "transport": "tcp",
+            "purpose": "",
+        },
+    ],
 }
 
 

@@ -77,6 +77,7 @@ def test_it_round_trips_xlsx(loaded: dict[str, Any]) -> None:
         "subnets",
         "cabling",
         "external_connections",
+        "flows",
     ]
     before = ObjectChange.objects.count()
     result = import_document(read_register(workbook).document)
@@ -109,7 +110,7 @@ def test_it_round_trips_csv_when_places_and_subnets_exist(loaded: dict[str, Any]
     assert ObjectChange.objects.count() == before
 
     # a register with places, zones, VLANs and subnets but no assets takes the CSV whole
-    skeleton = {**loaded, "assets": [], "cabling": [], "external_connections": []}
+    skeleton = {**loaded, "assets": [], "cabling": [], "external_connections": [], "flows": []}
     _wipe()
     import_document(skeleton)
     parsed = read_register(data, filename="assets.csv")
@@ -117,7 +118,8 @@ def test_it_round_trips_csv_when_places_and_subnets_exist(loaded: dict[str, Any]
     again = export_document()
     assert again["assets"] == loaded["assets"]
     assert again["cabling"] == loaded["cabling"]
-    assert write_json({**again, "external_connections": loaded["external_connections"]}) == first
+    rest = {k: loaded[k] for k in ("external_connections", "flows")}
+    assert write_json({**again, **rest}) == first
 
 
 def test_it_changes_nothing_on_a_second_import(loaded: dict[str, Any]) -> None:
