@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any, Final
 
 from medshield.demo import catalogue as cat
+from medshield.demo.flows import demo_flows
 
 Json = dict[str, Any]
 #: (building code, floor name, room code, rack name or None)
@@ -1271,4 +1272,6 @@ def _build(assets: int, seed: int) -> dict[str, Any]:
         h.segment("GUEST", building)
     h.finish_access_switches()
     vlans, subnets = h.address()
-    return h.document(vlans, subnets, _external(h, tags))
+    doc = h.document(vlans, subnets, _external(h, tags))
+    doc["flows"] = demo_flows(doc)
+    return doc

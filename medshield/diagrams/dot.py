@@ -13,6 +13,7 @@ one node carrying their count, which links to the same diagram with that subnet 
 from __future__ import annotations
 
 import contextlib
+import math
 from collections import Counter, defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -21,8 +22,10 @@ from urllib.parse import quote
 from medshield.diagrams.snapshot import Asset, Snapshot
 
 FONT = "Noto Sans CJK JP"
-#: above this many endpoints the network diagram collapses subnets unless told otherwise
-COLLAPSE_ABOVE = 400
+#: above this many endpoints the network diagram collapses large subnets unless told otherwise
+COLLAPSE_ABOVE = 150
+#: ...and a subnet is large when it holds more endpoints than this
+SMALL_SUBNET = 8
 
 KIND_FILL = {
     "medical_device": "#fde2e4",
@@ -137,6 +140,19 @@ class DotWriter:
         return "\n".join([*self.lines, "}"]) + "\n"
 
 
+def grid(w: DotWriter, keys: list[str], run: int) -> None:
+    """Chain nodes with invisible edges in runs of ``run``, so a group is drawn as a block
+    (rows in a left-to-right diagram, columns in a top-down one) rather than one long line."""
+    for i in range(1, len(keys)):
+        if i % run:
+            w.edge(keys[i - 1], keys[i], style="invis")
+
+
+def run_length(n: int, factor: float) -> int:
+    """How many nodes a run holds so that a block of ``n`` comes out roughly square."""
+    return max(1, math.ceil(math.sqrt(n * factor)))
+
+
 # --- labels ----------------------------------------------------------------------------------
 
 
@@ -208,7 +224,18 @@ def network(snap: Snapshot, opts: Options | None = None) -> str:
         nets = sorted(subnets_of.get(asset.id, ()), key=subnet_order)
         members[nets[0] if nets else None].append(asset)
     endpoints = sum(len(v) for v in members.values())
-    collapse = opts.collapse if opts.collapse is not None else endpoints > COLLAPSE_ABOVE
+    if opts.collapse is None:
+        # Large pools (PCs, pumps, monitors) become counts; small subnets (servers, DMZ) stay
+        # drawn device by device, so the default view is an overview that still names the
+        # important machines.
+        big = endpoints > COLLAPSE_ABOVE
+
+        def collapsed(sid: int | None) -> bool:
+            return big and len(members.get(sid, ())) > SMALL_SUBNET and sid not in opts.expand
+    else:
+
+        def collapsed(sid: int | None) -> bool:
+            return bool(opts.collapse) and sid not in opts.expand
 
     zones: dict[int | None, list[int]] = defaultdict(list)
     for sid in sorted(snap.subnets, key=subnet_order):
@@ -231,9 +258,16 @@ def network(snap: Snapshot, opts: Options | None = None) -> str:
                     parts.append(subnet.name)
                 with w.cluster(f"subnet{sid}", " · ".join(parts), fillcolor="#ffffff"):
                     group = members.get(sid, [])
-                    if collapse and sid not in opts.expand and group:
+                    if collapsed(sid) and group:
                         counts = Counter(a.kind for a in group)
                         detail = ", ".join(f"{opts.label(k)} {n}" for k, n in counts.most_common())
+                        models = Counter(
+                            f"{a.manufacturer} {a.model}".strip() or a.name for a in group
+                        ).most_common()
+                        shown = [f"{m} ×{n}" for m, n in models[:4]]
+                        if len(models) > 4:
+                            shown.append("…")
+                        detail = "\n".join([detail, *shown])
                         key = f"sum{sid}"
                         attrs = {
                             "shape": "folder",
@@ -255,11 +289,14 @@ def network(snap: Snapshot, opts: Options | None = None) -> str:
                         w.node(anchor, "", shape="point", style="invis", width="0.01")
                         landing[sid] = anchor
                         for a in group:
+                            landing.setdefault(-a.id, anchor)
+                        for a in group:
                             w.node(
                                 asset_key(a.id),
                                 asset_label(a, addresses.get(a.id, []), opts),
                                 **asset_attrs(a, opts),
                             )
+                        grid(w, [asset_key(a.id) for a in group], run_length(len(group), 0.4))
                         if not group:
                             w.node(f"empty{sid}", "—", shape="plaintext", style="")
     if members.get(None):
@@ -267,7 +304,7 @@ def network(snap: Snapshot, opts: Options | None = None) -> str:
         with w.cluster(
             "nosubnet", opts.label("no_address"), fillcolor="#fafafa", style="rounded,dashed"
         ):
-            if collapse:
+            if collapsed(None):
                 w.node(
                     "sumNone",
                     f"{len(group)} {opts.label('endpoints')}",
@@ -349,13 +386,19 @@ def _external(w: DotWriter, snap: Snapshot, opts: Options, landing: dict[int, st
         for a, b in zip(hops, hops[1:], strict=False):
             w.edge(a, b, color="#be185d", penwidth="1.6")
         last = hops[-1]
+        # One edge per subnet reached (to its box, labelled with how many assets), not one per
+        # device: ten vendors reaching their own devices would otherwise hide the drawing.
         targets: Counter[str] = Counter()
         for target in conn.reaches:
-            node = asset_key(target) if asset_key(target) in w.nodes else landing.get(-target)
+            node = landing.get(-target) or (
+                asset_key(target) if asset_key(target) in w.nodes else None
+            )
             if node is not None and node != last:
                 targets[node] += 1
         for node, n in sorted(targets.items()):
             attrs = {"color": "#be185d", "style": "dashed"}
+            if node.startswith("sn"):
+                attrs["lhead"] = f"cluster_subnet{node[2:]}"
             if n > 1:
                 attrs["label"] = f"×{n}"
             w.edge(last, node, **attrs)
@@ -367,7 +410,7 @@ def _external(w: DotWriter, snap: Snapshot, opts: Options, landing: dict[int, st
 def physical(snap: Snapshot, opts: Options | None = None) -> str:
     """Building > floor > room > rack as nested boxes, the assets in them, cabling with ports."""
     opts = opts or Options()
-    w = DotWriter("physical", rankdir="LR", title=opts.title)
+    w = DotWriter("physical", rankdir="TB", title=opts.title)
     addresses = snap.asset_addresses()
     by_place: dict[int | None, list[Asset]] = defaultdict(list)
     for asset in sorted(snap.assets.values(), key=lambda a: a.tag):
@@ -388,19 +431,39 @@ def physical(snap: Snapshot, opts: Options | None = None) -> str:
         "rack": "#fefce8",
     }
 
+    # (top, bottom) nodes of each drawn place, to stack floors with the highest on top
+    ends: dict[int, tuple[list[str], list[str]]] = {}
+
     def draw(pid: int) -> None:
         place = snap.places[pid]
         label = place.name if place.level != "room" else f"{place.code} {place.name}"
+        tops: list[str] = []
+        bottoms: list[str] = []
         with w.cluster(f"p{pid}", label, fillcolor=styles.get(place.level, "white")):
-            for asset in by_place.get(pid, []):
+            here = by_place.get(pid, [])
+            for asset in here:
                 w.node(
                     asset_key(asset.id),
                     asset_label(asset, addresses.get(asset.id, []), opts),
                     **asset_attrs(asset, opts),
                 )
-            for child in children.get(pid, []):
-                if child in occupied:
-                    draw(child)
+            keys = [asset_key(a.id) for a in here]
+            run = run_length(len(keys), 2.0)
+            grid(w, keys, run)
+            tops.extend(keys[::run])
+            bottoms.extend(keys[run - 1 :: run] or keys[-1:])
+            kids = [c for c in children.get(pid, []) if c in occupied]
+            for child in kids:
+                draw(child)
+                tops.extend(ends[child][0])
+                bottoms.extend(ends[child][1])
+            if place.level == "building":
+                floors = sorted(kids, key=lambda c: -snap.places[c].order)
+                for upper, lower in zip(floors, floors[1:], strict=False):
+                    for bottom in ends[upper][1][:1]:
+                        for top in ends[lower][0][:1]:
+                            w.edge(bottom, top, style="invis", weight="10")
+        ends[pid] = (tops, bottoms)
 
     for root in children.get(None, []):
         if root in occupied:
@@ -419,6 +482,7 @@ def physical(snap: Snapshot, opts: Options | None = None) -> str:
             continue
         attrs = {
             "dir": "none",
+            "constraint": "false",
             "taillabel": ia.name,
             "headlabel": ib.name,
             "color": "#64748b",

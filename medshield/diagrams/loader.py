@@ -21,6 +21,7 @@ from medshield.network.models import (
     VLAN,
     Cable,
     ExternalConnection,
+    Flow,
     Interface,
     IPAddress,
     Subnet,
@@ -127,6 +128,18 @@ SPECS: list[tuple[type[models.Model], str, Callable[[int, Row], Any]]] = [
             peer=d.get("peer") or "",
             through=tuple(d.get("through") or ()),
             reaches=tuple(d.get("reaches") or ()),
+        ),
+    ),
+    (
+        Flow,
+        "flows",
+        lambda pk, d: s.Flow(
+            id=pk,
+            source=d["source"],
+            destination=d["destination"],
+            protocol=d["protocol"],
+            port=d.get("port"),
+            purpose=d.get("purpose") or "",
         ),
     ),
 ]

@@ -73,8 +73,15 @@ def check_consistent(doc: dict[str, Any]) -> None:
         "assets",
         "cabling",
         "external_connections",
+        "flows",
     ]
     assert (doc["format"], doc["version"]) == ("medshield-register", 1)
+    tags = {a["asset_tag"] for a in doc["assets"]}
+    for flow in doc["flows"]:
+        assert flow["source"] in tags and flow["destination"] in tags, flow
+        assert flow["source"] != flow["destination"]
+    keys = [(f["source"], f["destination"], f["protocol"], f["port"]) for f in doc["flows"]]
+    assert len(keys) == len(set(keys))
 
     places: set[tuple[str, str, str, str, str | None]] = set()
     for site in doc["places"]:
@@ -238,3 +245,19 @@ def test_scaling_down_keeps_the_infrastructure() -> None:
 def test_negative_asset_count_is_refused() -> None:
     with pytest.raises(ValueError):
         build_demo_document(assets=-1)
+
+
+def test_the_demo_declares_the_hospitals_main_data_flows() -> None:
+    doc = build_demo_document()
+    by_tag = {a["asset_tag"]: a for a in doc["assets"]}
+    seen = {
+        (
+            by_tag[f["source"]]["name"].split(" ")[0],
+            by_tag[f["destination"]]["model"],
+            f["protocol"],
+        )
+        for f in doc["flows"]
+    }
+    assert ("CT装置", "SYNAPSE", "DICOM") in seen  # images to PACS
+    assert ("輸液ポンプ", "輸液ポンプ統合管理システム", "HTTPS") in seen
+    assert any(protocol == "HL7" and model == "HOPE LifeMark-HX" for _, model, protocol in seen)

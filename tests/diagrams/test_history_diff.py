@@ -147,3 +147,19 @@ def test_an_unknown_filter_is_named(register: dict[str, object]) -> None:
 
     with pytest.raises(CommandError, match="No building named WEST"):
         call_command("diagram", "network", "--building", "WEST", stdout=StringIO())
+
+
+def test_flows_are_drawn_and_their_changes_named(register: dict[str, object]) -> None:
+    from medshield.network.models import Flow
+
+    before = timezone.now()
+    time.sleep(0.01)
+    Flow.objects.create(
+        source=register["pump"], destination=register["fw2"], protocol="HTTPS", port=443
+    )
+    assert len(load_current().flows) == 1
+    out = StringIO()
+    call_command("diagram", "system", "--format", "dot", stdout=out)
+    assert 'label="HTTPS 443"' in out.getvalue()
+    changes = diffing.diff(load_at(before), load_current(), kind="system")
+    assert [(c.action, c.kind) for c in changes] == [("added", "flow")]
