@@ -12,7 +12,15 @@ import sys
 from collections import defaultdict
 
 #: Django's own commands that medshield exposes under the same name
-_DJANGO_COMMANDS = ("migrate", "makemigrations", "check", "showmigrations", "changepassword", "shell", "dbshell")
+_DJANGO_COMMANDS = (
+    "migrate",
+    "makemigrations",
+    "check",
+    "showmigrations",
+    "changepassword",
+    "shell",
+    "dbshell",
+)
 
 
 def _commands() -> dict[str, str]:
@@ -79,9 +87,7 @@ def main(argv: list[str] | None = None) -> None:
                 file=sys.stderr,
             )
         else:
-            print(
-                f"medshield: unknown command {noun!r}; see 'medshield --help'", file=sys.stderr
-            )
+            print(f"medshield: unknown command {noun!r}; see 'medshield --help'", file=sys.stderr)
         raise SystemExit(2)
 
     command = load_command_class(commands[name], name)

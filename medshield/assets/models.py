@@ -151,9 +151,7 @@ class Asset(ChangeLoggedModel):
     manufacturer = models.CharField(_("manufacturer"), max_length=200, blank=True)
     model = models.CharField(_("model"), max_length=200, blank=True)
     serial_number = models.CharField(_("serial number"), max_length=100, blank=True)
-    software_version = models.CharField(
-        _("software/firmware version"), max_length=100, blank=True
-    )
+    software_version = models.CharField(_("software/firmware version"), max_length=100, blank=True)
     department = models.CharField(_("clinical department"), max_length=100, blank=True)
     owner = models.CharField(_("owner"), max_length=100, blank=True)
     criticality = models.CharField(
