@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.exceptions import ValidationError
+from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models.functions import Lower
 from django.urls import reverse
@@ -142,6 +143,13 @@ class Asset(ChangeLoggedModel):
         max_length=64,
         unique=True,
         help_text=_("The hospital's own stable identifier, e.g. ME-000123"),
+        validators=[
+            RegexValidator(
+                r"^[^/\\?#%\s]+$",
+                _("An asset tag has no spaces and none of / \\ ? # %%."),
+                code="invalid_tag",
+            )
+        ],
     )
     name = models.CharField(_("name"), max_length=200)
     kind = models.CharField(_("kind"), max_length=20, choices=AssetKind.choices)
@@ -220,6 +228,8 @@ class Asset(ChangeLoggedModel):
 
     def clean(self) -> None:
         errors: dict[str, Any] = {}
+        if self.asset_tag.lower() == "new":
+            errors["asset_tag"] = _("'new' is reserved; choose another asset tag.")
         if self.rack_id and not self.room_id:
             self.room_id = self.rack.room_id
         if self.rack_id and self.rack.room_id != self.room_id:

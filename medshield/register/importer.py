@@ -838,6 +838,15 @@ class _Plan:
             if len(tag) > 64:
                 self.error(path, "asset_tag", _("is longer than {n} characters").format(n=64))
                 continue
+            try:
+                # The model's own rules (no "/" or spaces, "new" reserved), one way for all paths.
+                for validate in Asset._meta.get_field("asset_tag").validators:
+                    validate(tag)
+                if tag.lower() == "new":
+                    raise ValidationError(_("'new' is reserved; choose another asset tag."))
+            except ValidationError as exc:
+                self.error(path, "asset_tag", " ".join(exc.messages))
+                continue
             if tag in seen:
                 self.error(
                     path,

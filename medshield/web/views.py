@@ -22,7 +22,7 @@ from django.views.decorators.http import require_http_methods
 
 from medshield.assets.models import Asset, Building, Floor, Rack, Room, Site
 from medshield.core.models import ChangeAction, ObjectChange
-from medshield.network.models import Cable, ExternalConnection, Interface, IPAddress, Subnet
+from medshield.network.models import ExternalConnection, Interface, IPAddress, Subnet
 from medshield.web.filters import AssetFilterForm
 from medshield.web.forms import AssetForm
 
@@ -266,8 +266,10 @@ def asset_delete(request: HttpRequest, tag: str) -> HttpResponse:
     asset = get_object_or_404(Asset, asset_tag=tag)
     if request.method == "POST":
         try:
+            # Interfaces, addresses and cables go with it; each deletion is recorded
+            # (medshield.core.signals). A host with virtual guests is protected.
             with transaction.atomic():
-                _delete_with_parts(asset)
+                asset.delete()
         except ProtectedError:
             messages.error(
                 request,
@@ -277,26 +279,6 @@ def asset_delete(request: HttpRequest, tag: str) -> HttpResponse:
         messages.success(request, _("Asset {tag} deleted.").format(tag=tag))
         return redirect("asset-list")
     return render(request, "web/asset_confirm_delete.html", {"nav": "assets", "asset": asset})
-
-
-def _delete_with_parts(asset: Asset) -> None:
-    """Delete the asset's addresses, cables and interfaces one by one, then the asset.
-
-    Deleting them one by one writes a history row for each part (pointing at the asset), which a
-    cascade would skip. It also sidesteps the cascade's deferred-field loading, which
-    ChangeLoggedModel.from_db does not yet survive (its snapshot reloads deferred fields).
-    """
-    if asset.guests.exists():
-        raise ProtectedError("virtual guests run on this host", set(asset.guests.all()))
-    interfaces = list(Interface.objects.filter(asset=asset))
-    for ip in IPAddress.objects.filter(interface__in=interfaces).select_related("interface"):
-        ip.delete()
-    cables = Cable.objects.filter(Q(a_interface__in=interfaces) | Q(b_interface__in=interfaces))
-    for cable in cables.select_related("a_interface__asset"):
-        cable.delete()
-    for interface in interfaces:
-        interface.delete()
-    asset.delete()
 
 
 # --- places, subnets, connections ----------------------------------------------------------------

@@ -195,3 +195,15 @@ def test_it_refuses_a_workbook_that_inflates_too_far() -> None:
     assert len(out.getvalue()) < 1024 * 1024
     with pytest.raises(ImportRejected, match="unpacks to 21 MB"):
         read_register(out.getvalue())
+
+
+@pytest.mark.parametrize("tag", ["ME/1", "ME 1", "new"])
+def test_it_refuses_an_asset_tag_that_cannot_be_a_page_address(
+    register_doc: dict[str, Any], tag: str
+) -> None:
+    register_doc["assets"][0]["asset_tag"] = tag
+    register_doc["cabling"] = register_doc["external_connections"] = register_doc["flows"] = []
+    with pytest.raises(ImportRejected) as caught:
+        import_document(register_doc)
+    [error] = caught.value.errors
+    assert (error.record, error.field) == ("assets[0]", "asset_tag")
