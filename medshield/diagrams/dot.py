@@ -357,7 +357,7 @@ def _external(w: DotWriter, snap: Snapshot, opts: Options, landing: dict[int, st
         return
     w.node(
         "internet",
-        "Internet",
+        opts.label("internet"),
         shape="ellipse",
         style="filled",
         fillcolor="#e0f2fe",
@@ -638,6 +638,7 @@ DEFAULT_LABELS: dict[str, str] = {
     "pc": "PCs and terminals",
     "other": "Other",
     "endpoints": "endpoints",
+    "internet": "Internet",
     "no_address": "No address",
     "no_place": "No place",
     "no_host": "Virtual servers without a registered host",

@@ -43,6 +43,7 @@ def labels() -> dict[str, str]:
     words.update({m.value: str(m.label) for m in ConnectionMethod})
     words.update(
         endpoints=_("endpoints"),
+        internet=_("Internet"),
         no_address=_("No address"),
         no_place=_("No place"),
         no_host=_("Virtual servers without a registered host"),

@@ -3,7 +3,9 @@ subnet, a switch with a cabled infusion pump, a virtual server and a remote-main
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 
@@ -155,3 +157,27 @@ def hospital(db) -> Hospital:  # type: ignore[no-untyped-def]
 def english(settings) -> None:  # type: ignore[no-untyped-def]
     """Render in English so assertions can use the source strings."""
     settings.LANGUAGE_CODE = "en"
+
+
+CHROMIUM = "/usr/bin/chromium"
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[object]:
+    """Debian's chromium driven by Playwright (``playwright install`` is never needed)."""
+    playwright_sync = pytest.importorskip("playwright.sync_api")
+    if not Path(CHROMIUM).exists():
+        pytest.skip("Debian's chromium is not installed")
+    with playwright_sync.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+            ],
+        )
+        yield browser
+        browser.close()
