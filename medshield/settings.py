@@ -36,6 +36,8 @@ INSTALLED_APPS = [
     "medshield.register",
     "medshield.demo",
     "medshield.diagrams",
+    "medshield.vulns",
+    "medshield.sboms",
     "medshield.web",
 ]
 

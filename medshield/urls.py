@@ -4,5 +4,7 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("register/", include("medshield.register.urls")),
     path("diagrams/", include("medshield.diagrams.urls")),
+    path("feeds/", include("medshield.vulns.urls")),
+    path("sboms/", include("medshield.sboms.urls")),
     path("", include("medshield.web.urls")),
 ]

@@ -1,0 +1,8 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class VulnsConfig(AppConfig):
+    name = "medshield.vulns"
+    label = "vulns"
+    verbose_name = _("Vulnerability feeds")
