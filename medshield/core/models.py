@@ -104,11 +104,15 @@ class ChangeLoggedModel(models.Model):
     # --- snapshotting -------------------------------------------------------------------------
     @classmethod
     def logged_fields(cls) -> list[models.Field[Any, Any]]:
-        return [
-            f
-            for f in cls._meta.concrete_fields
-            if f.name not in cls.changelog_exclude and not f.primary_key
-        ]
+        fields = cls.__dict__.get("_logged_fields")
+        if fields is None:
+            fields = [
+                f
+                for f in cls._meta.concrete_fields
+                if f.name not in cls.changelog_exclude and not f.primary_key
+            ]
+            cls._logged_fields = fields  # per class: computed once
+        return fields
 
     def snapshot(self) -> dict[str, Any]:
         """Field name to raw value (foreign keys as ids) for every logged field."""
@@ -117,12 +121,31 @@ class ChangeLoggedModel(models.Model):
     @classmethod
     def from_db(cls, db: str | None, field_names: Any, values: Any) -> Any:
         instance = super().from_db(db, field_names, values)
-        # Only the loaded fields: touching a deferred one would load it, and recurse.
-        loaded = instance.__dict__
-        instance._loaded = {
-            f.name: _plain(loaded[f.attname]) for f in cls.logged_fields() if f.attname in loaded
-        }
+        # Keep the row as loaded; the snapshot is built only if a save needs it, so listing
+        # thousands of rows costs nothing extra.
+        instance._db_state = (field_names, values)
         return instance
+
+    @property
+    def _loaded(self) -> dict[str, Any] | None:
+        """The logged fields' values as loaded from the database (None: not loaded)."""
+        cached = self.__dict__.get("_loaded_cache")
+        if cached is None:
+            state = self.__dict__.get("_db_state")
+            if state is None:
+                return None
+            row = dict(zip(*state, strict=True))
+            # Only the loaded fields: a deferred one is absent here, and touching it would load
+            # it (and recurse through from_db).
+            cached = {
+                f.name: _plain(row[f.attname]) for f in self.logged_fields() if f.attname in row
+            }
+            self.__dict__["_loaded_cache"] = cached
+        return cached
+
+    @_loaded.setter
+    def _loaded(self, value: dict[str, Any]) -> None:
+        self.__dict__["_loaded_cache"] = value
 
     def _stored_snapshot(self) -> dict[str, Any]:
         """The row's values as stored now (for saves of partly loaded objects)."""

@@ -23,6 +23,7 @@ from medshield.diagrams.render import FORMATS, RenderError
 from medshield.diagrams.render import render as render_dot
 from medshield.diagrams.snapshot import Filters
 from medshield.network.models import Subnet, Zone
+from medshield.web.widgets import place_and_subnet_choices, use_fast_selects
 
 
 class DiagramForm(forms.Form):
@@ -69,6 +70,8 @@ class DiagramForm(forms.Form):
             if isinstance(field, forms.DateField):
                 css = "form-control"
             field.widget.attrs.setdefault("class", css + " form-select-sm")
+        use_fast_selects(self)
+        place_and_subnet_choices(self, "—", str(_("Choose a building first")))
 
     def request(self, kind: str, expand: frozenset[int], query: str) -> service.Request:
         data = self.cleaned_data

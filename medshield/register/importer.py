@@ -25,7 +25,7 @@ from typing import Any, TypeVar
 
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_unicode_slug
-from django.db import models, transaction
+from django.db import connection, models, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -36,7 +36,7 @@ from medshield.assets.choices import (
     Criticality,
     NetworkRole,
 )
-from medshield.assets.models import Asset, Building, Floor, Rack, Room, Site
+from medshield.assets.models import Asset, Building, Floor, Rack, Room, Site, refresh_derived
 from medshield.core.actor import Actor, acting_as, current_actor
 from medshield.core.models import ChangeAction, ChangeLoggedModel, ObjectChange, change_record
 from medshield.network.choices import CableType, ConnectionKind, ConnectionMethod, Transport
@@ -75,6 +75,9 @@ OBJECT_TYPES: tuple[str, ...] = (
     "external_connections",
     "flows",
 )
+
+#: an import that writes at least this many records refreshes the planner's statistics
+ANALYZE_AFTER = 5000
 
 ACTIONS: tuple[str, ...] = ("created", "updated", "unchanged", "deleted")
 
@@ -1541,4 +1544,15 @@ def import_document(
             if plan.errors:
                 raise ImportRejected(plan.errors)
             plan.apply(report)
+            if any(
+                plan.result.counts[t][a]
+                for t in ("sites", "buildings", "floors", "rooms", "assets")
+                for a in ("created", "updated")
+            ):
+                refresh_derived()
+        if plan.result.created + plan.result.updated >= ANALYZE_AFTER:
+            # Fresh statistics after a bulk load: without them SQLite's planner picks a filter's
+            # index over the sort's and the asset list sorts 100,000 rows per page.
+            with connection.cursor() as cursor:
+                cursor.execute("ANALYZE")
         return plan.result

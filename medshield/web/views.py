@@ -23,7 +23,7 @@ from django.views.decorators.http import require_http_methods
 from medshield.assets.models import Asset, Building, Floor, Rack, Room, Site
 from medshield.core.models import ChangeAction, ObjectChange
 from medshield.network.models import ExternalConnection, Interface, IPAddress, Subnet
-from medshield.web.filters import AssetFilterForm
+from medshield.web.filters import AssetFilterForm, ordered_ids
 from medshield.web.forms import AssetForm
 
 PAGE_SIZE = 50
@@ -56,8 +56,17 @@ def asset_list(request: HttpRequest) -> HttpResponse:
     form = AssetFilterForm(request.GET)
     form.is_valid()
     assets = form.filter(Asset.objects.select_related("room__floor__building", "rack"))
-    paginator = Paginator(assets, PAGE_SIZE)
-    page = paginator.get_page(request.GET.get("page"))
+    if form.cleaned_data.get("q"):
+        # A substring search scans the table whatever the indexes; scan it once for the matching
+        # ids in display order and page through that list (counting, then fetching a page, would
+        # scan it twice).
+        paginator = Paginator(ordered_ids(assets, form.sort_order), PAGE_SIZE)
+        page = paginator.get_page(request.GET.get("page"))
+        rows = assets.in_bulk(page.object_list)
+        page.object_list = [rows[pk] for pk in page.object_list]
+    else:
+        paginator = Paginator(assets, PAGE_SIZE)
+        page = paginator.get_page(request.GET.get("page"))
     _attach_first_ips(page)
     context: dict[str, Any] = {
         "nav": "assets",

@@ -93,7 +93,8 @@ def test_it_offers_filter_choices_from_the_database(engineer_client, hospital) -
     [
         ("-tag", ["SV-000002", "SV-000001", "NW-000001", "ME-000102", "ME-000101"]),
         ("criticality", ["ME-000101", "ME-000102", "NW-000001", "SV-000001", "SV-000002"]),
-        ("-criticality", ["NW-000001", "SV-000001", "SV-000002", "ME-000102", "ME-000101"]),
+        # descending reverses the tie-breaker too (one index serves both directions)
+        ("-criticality", ["SV-000002", "SV-000001", "NW-000001", "ME-000102", "ME-000101"]),
         ("bogus", ["ME-000101", "ME-000102", "NW-000001", "SV-000001", "SV-000002"]),
     ],
 )
