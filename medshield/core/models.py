@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import datetime
 import decimal
+import json
 from typing import Any, ClassVar
 
 from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
-from django.db import models
+from django.db import connection, models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -220,3 +221,60 @@ def change_record(
         changes=changes,
         data=data,
     )
+
+
+_CHANGE_COLUMNS = (
+    "time",
+    "user_id",
+    "user_name",
+    "action",
+    "object_type_id",
+    "object_id",
+    "object_repr",
+    "related_type_id",
+    "related_id",
+    "changes",
+    "data",
+)
+
+
+def insert_changes(changes: list[ObjectChange], batch: int = 2000) -> None:
+    """Write many history rows at once, straight through the database cursor.
+
+    ``bulk_create`` prepares every value of every row field by field (about 100 µs a row);
+    a large import writes one history row per object it creates, which made history the
+    slowest step of loading 100,000 assets. The values are the ones ``bulk_create`` would write:
+    the same datetime adaptation and the same ``json.dumps`` as ``JSONField``.
+    """
+    if not changes:
+        return
+    ops = connection.ops
+    quote = ops.quote_name
+    json_placeholder = "%s::jsonb" if connection.vendor == "postgresql" else "%s"
+    placeholders = ", ".join(
+        json_placeholder if column in {"changes", "data"} else "%s" for column in _CHANGE_COLUMNS
+    )
+    # Table and column names are this module's constants; every value goes as a parameter.
+    sql = (  # noqa: S608
+        f"INSERT INTO {quote(ObjectChange._meta.db_table)} "
+        f"({', '.join(quote(c) for c in _CHANGE_COLUMNS)}) VALUES ({placeholders})"
+    )
+    rows = [
+        (
+            ops.adapt_datetimefield_value(c.time),
+            c.user_id,
+            c.user_name,
+            c.action,
+            c.object_type_id,
+            c.object_id,
+            c.object_repr,
+            c.related_type_id,
+            c.related_id,
+            json.dumps(c.changes),
+            None if c.data is None else json.dumps(c.data),
+        )
+        for c in changes
+    ]
+    with connection.cursor() as cursor:
+        for start in range(0, len(rows), batch):
+            cursor.executemany(sql, rows[start : start + batch])

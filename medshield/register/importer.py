@@ -38,7 +38,13 @@ from medshield.assets.choices import (
 )
 from medshield.assets.models import Asset, Building, Floor, Rack, Room, Site, refresh_derived
 from medshield.core.actor import Actor, acting_as, current_actor
-from medshield.core.models import ChangeAction, ChangeLoggedModel, ObjectChange, change_record
+from medshield.core.models import (
+    ChangeAction,
+    ChangeLoggedModel,
+    ObjectChange,
+    change_record,
+    insert_changes,
+)
 from medshield.network.choices import CableType, ConnectionKind, ConnectionMethod, Transport
 from medshield.network.models import (
     VLAN,
@@ -1330,7 +1336,7 @@ class _Plan:
         self._write(Flow, "flows", {"source": ends, "destination": ends}, history, progress)
         total = len(history)
         for start in range(0, total, BATCH):
-            ObjectChange.objects.bulk_create(history[start : start + BATCH])
+            insert_changes(history[start : start + BATCH])
             progress("history", min(start + BATCH, total), total)
 
     def apply_assets(self, history: list[ObjectChange], progress: Progress) -> None:

@@ -93,3 +93,17 @@ def test_it_records_what_a_cascade_deletes(rooms: tuple[Room, Room]) -> None:
     switch.delete()
     port.pk = port_pk
     assert [c.action for c in history(port)] == ["create", "delete"]
+
+
+def test_bulk_written_history_reads_back_like_saved_history(rooms: tuple[Room, Room]) -> None:
+    from medshield.core.models import ChangeAction, change_record, insert_changes
+
+    asset = Asset.objects.create(asset_tag="ME-1", name="モニタ", kind="medical_device")
+    saved = history(asset)[0]
+    with acting_as(Actor(user_id=None, name="import")):
+        record = change_record(asset, ChangeAction.UPDATE, {"name": ["モニタ", "Monitor \"2\""]})
+    insert_changes([record])
+    stored = history(asset)[-1]
+    assert stored.changes == {"name": ["モニタ", 'Monitor "2"']}
+    assert stored.data == saved.data and stored.user_name == "import"
+    assert abs((stored.time - record.time).total_seconds()) < 1e-3
