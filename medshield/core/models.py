@@ -255,10 +255,9 @@ def insert_changes(changes: list[ObjectChange], batch: int = 2000) -> None:
         json_placeholder if column in {"changes", "data"} else "%s" for column in _CHANGE_COLUMNS
     )
     # Table and column names are this module's constants; every value goes as a parameter.
-    sql = (  # noqa: S608
-        f"INSERT INTO {quote(ObjectChange._meta.db_table)} "
-        f"({', '.join(quote(c) for c in _CHANGE_COLUMNS)}) VALUES ({placeholders})"
-    )
+    table = quote(ObjectChange._meta.db_table)
+    columns = ", ".join(quote(c) for c in _CHANGE_COLUMNS)
+    sql = f"INSERT INTO {table} ({columns}) VALUES ({placeholders})"  # noqa: S608
     rows = [
         (
             ops.adapt_datetimefield_value(c.time),
