@@ -22,7 +22,7 @@ from django.views.decorators.http import require_http_methods
 
 from medshield.assets.models import Asset, Building, Floor, Rack, Room, Site
 from medshield.core.models import ChangeAction, ObjectChange
-from medshield.network.models import ExternalConnection, Interface, IPAddress, Subnet
+from medshield.network.models import ExternalConnection, Flow, Interface, IPAddress, Subnet
 from medshield.web.filters import AssetFilterForm, ordered_ids
 from medshield.web.forms import AssetForm
 
@@ -222,6 +222,9 @@ def asset_detail(request: HttpRequest, tag: str) -> HttpResponse:
         "interfaces": _interface_rows(asset),
         "guests": asset.guests.order_by("name"),
         "connections": sorted(connections, key=lambda pair: pair[0].name),
+        "flows": Flow.objects.filter(Q(source=asset) | Q(destination=asset)).select_related(
+            "source", "destination"
+        ),
         "history": _history(asset),
         "history_limit": HISTORY_LIMIT,
     }

@@ -82,3 +82,16 @@ def test_its_query_count_is_bounded(
 ) -> None:
     with django_assert_max_num_queries(14):
         engineer_client.get(reverse("asset-detail", args=["ME-000101"]))
+
+
+def test_it_lists_the_assets_data_flows(engineer_client, hospital) -> None:  # type: ignore[no-untyped-def]
+    from medshield.network.models import Flow
+
+    Flow.objects.create(
+        source=hospital.pump, destination=hospital.pacs, protocol="HL7", port=2575,
+        purpose="投与記録",
+    )  # fmt: skip
+    body = engineer_client.get(hospital.pump.get_absolute_url()).content.decode()
+    flows = body[body.index('id="flows"') :]
+    assert "HL7" in flows and "2575/tcp" in flows and "投与記録" in flows
+    assert hospital.pacs.get_absolute_url() in flows
