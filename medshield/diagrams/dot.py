@@ -431,15 +431,20 @@ def physical(snap: Snapshot, opts: Options | None = None) -> str:
         "rack": "#fefce8",
     }
 
-    # (top, bottom) nodes of each drawn place, to stack floors with the highest on top
-    ends: dict[int, tuple[list[str], list[str]]] = {}
+    # Each drawn place gets an invisible top and bottom anchor: the top one above everything in
+    # it, the bottom one below. Chaining one place's bottom to the next one's top stacks the
+    # places as whole boxes (dot keeps a cluster's nodes together rank by rank).
+    anchors: dict[int, tuple[str, str]] = {}
 
     def draw(pid: int) -> None:
         place = snap.places[pid]
         label = place.name if place.level != "room" else f"{place.code} {place.name}"
-        tops: list[str] = []
-        bottoms: list[str] = []
+        top, bottom = f"pt{pid}", f"pb{pid}"
+        anchors[pid] = (top, bottom)
         with w.cluster(f"p{pid}", label, fillcolor=styles.get(place.level, "white")):
+            invisible = {"shape": "point", "style": "invis", "width": "0", "height": "0"}
+            w.node(top, "", **invisible)
+            w.node(bottom, "", **invisible)
             here = by_place.get(pid, [])
             for asset in here:
                 w.node(
@@ -450,20 +455,27 @@ def physical(snap: Snapshot, opts: Options | None = None) -> str:
             keys = [asset_key(a.id) for a in here]
             run = run_length(len(keys), 2.0)
             grid(w, keys, run)
-            tops.extend(keys[::run])
-            bottoms.extend(keys[run - 1 :: run] or keys[-1:])
+            heads = keys[::run]
+            tails = keys[run - 1 :: run] or keys[-1:]
             kids = [c for c in children.get(pid, []) if c in occupied]
             for child in kids:
                 draw(child)
-                tops.extend(ends[child][0])
-                bottoms.extend(ends[child][1])
+            heads += [anchors[c][0] for c in kids]
+            tails += [anchors[c][1] for c in kids]
+            for head in heads:
+                w.edge(top, head, style="invis")
+            for tail in tails:
+                w.edge(tail, bottom, style="invis")
             if place.level == "building":
+                # Floors stacked with the highest on top, as on a building's directory board.
                 floors = sorted(kids, key=lambda c: -snap.places[c].order)
                 for upper, lower in zip(floors, floors[1:], strict=False):
-                    for bottom in ends[upper][1][:1]:
-                        for top in ends[lower][0][:1]:
-                            w.edge(bottom, top, style="invis", weight="10")
-        ends[pid] = (tops, bottoms)
+                    w.edge(anchors[upper][1], anchors[lower][0], style="invis", weight="10")
+            elif place.level == "floor" and len(kids) > 3:
+                # Rooms wrap into rows, so a floor of thirty rooms is not thirty boxes wide.
+                across = math.ceil(math.sqrt(len(kids)))
+                for i in range(across, len(kids)):
+                    w.edge(anchors[kids[i - across]][1], anchors[kids[i]][0], style="invis")
 
     for root in children.get(None, []):
         if root in occupied:
