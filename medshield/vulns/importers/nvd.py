@@ -1,0 +1,330 @@
+"""NVD CVE API 2.0 JSON: API responses, the NVD 2.0 feed files, and single ``cve`` records.
+
+Records are streamed with ijson (yajl2_c), so a yearly feed of hundreds of megabytes is read in
+constant memory, and written in batches. A record is updated only when its ``lastModified`` is
+later than the one stored; an older or equal one is left alone, which makes a re-import write
+nothing. Its ``configurations`` are flattened into :class:`~medshield.vulns.models.CpeMatch`
+rows (replaced as a whole when the record changes).
+
+Spec: https://nvd.nist.gov/developers/vulnerabilities ("CVE API" response schema).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from typing import Any
+
+import ijson
+from django.utils.translation import gettext as _
+
+from medshield.vulns.importers.base import (
+    BATCH,
+    CVE_RE,
+    FeedFile,
+    FeedRejected,
+    ImportStats,
+    Progress,
+    check_depth,
+    cvss3_from_vector,
+    cvss4_from_vector,
+    decimal_score,
+    fast_insert,
+    parse_datetime,
+    severity_of,
+    text,
+    upsert_vulnerabilities,
+)
+from medshield.vulns.models import CpeMatch, Vulnerability
+
+_CPE_SPLIT = re.compile(r"(?<!\\):")
+_MATCH_FIELDS = (
+    "config",
+    "config_and",
+    "config_negate",
+    "node",
+    "node_and",
+    "node_negate",
+    "vulnerable",
+    "criteria",
+    "part",
+    "vendor",
+    "product",
+    "version",
+    "start",
+    "start_incl",
+    "end",
+    "end_incl",
+)
+
+
+def _records(feed: FeedFile, wrapped: bool) -> Iterator[Any]:
+    """The ``cve`` objects of the file, one at a time."""
+    if wrapped:
+        for item in ijson.items(feed.stream, "vulnerabilities.item"):
+            if not isinstance(item, dict):
+                raise FeedRejected(_("an entry of 'vulnerabilities' is not an object"))
+            yield item.get("cve")
+    else:
+        yield from ijson.items(feed.stream, "")
+
+
+def _metric(metrics: dict[str, Any], *keys: str) -> dict[str, Any] | None:
+    """The cvssData of the first Primary (NVD's own) metric of ``keys``, else the first one."""
+    for key in keys:
+        entries = metrics.get(key)
+        if not isinstance(entries, list):
+            continue
+        entries = [
+            e for e in entries if isinstance(e, dict) and isinstance(e.get("cvssData"), dict)
+        ]
+        for entry in entries:
+            if entry.get("type") == "Primary":
+                return entry["cvssData"]
+        if entries:
+            return entries[0]["cvssData"]
+    return None
+
+
+def _scores(metrics: Any) -> dict[str, Any]:
+    if not isinstance(metrics, dict):
+        return {}
+    values: dict[str, Any] = {}
+    v3 = _metric(metrics, "cvssMetricV31", "cvssMetricV30")
+    if v3 is not None:
+        vector = text(v3.get("vectorString"), 100)
+        score = decimal_score(v3.get("baseScore"))
+        if score is None and vector:
+            # The score is missing from the record: compute it rather than drop the vector.
+            computed = cvss3_from_vector(vector)
+            score = computed[0] if computed else None
+        if score is not None:
+            severity = str(v3.get("baseSeverity") or "").upper() or severity_of(score)
+            values.update(cvss3_score=score, cvss3_vector=vector, cvss3_severity=severity[:8])
+    v4 = _metric(metrics, "cvssMetricV40")
+    if v4 is not None:
+        vector = text(v4.get("vectorString"), 200)
+        score = decimal_score(v4.get("baseScore"))
+        if score is None and vector:
+            computed = cvss4_from_vector(vector)
+            score = computed[0] if computed else None
+        if score is not None:
+            severity = str(v4.get("baseSeverity") or "").upper() or severity_of(score)
+            values.update(cvss4_score=score, cvss4_vector=vector, cvss4_severity=severity[:8])
+    return values
+
+
+def _cwes(weaknesses: Any) -> list[str]:
+    found: list[str] = []
+    for weakness in weaknesses if isinstance(weaknesses, list) else []:
+        if not isinstance(weakness, dict):
+            continue
+        for description in weakness.get("description") or []:
+            value = description.get("value") if isinstance(description, dict) else None
+            # NVD-CWE-noinfo / NVD-CWE-Other say "no CWE": not a weakness id.
+            if isinstance(value, str) and value.startswith("CWE-") and value not in found:
+                found.append(value)
+    return found
+
+
+def _matches(cve_id: str, configurations: Any, stats: ImportStats) -> list[dict[str, Any]]:
+    """The configurations of a record as CpeMatch field dicts."""
+    rows: list[dict[str, Any]] = []
+    if not isinstance(configurations, list):
+        return rows
+    for c, config in enumerate(configurations):
+        if not isinstance(config, dict):
+            continue
+        config_and = str(config.get("operator") or "OR").upper() == "AND"
+        config_negate = bool(config.get("negate"))
+        for n, node in enumerate(config.get("nodes") or []):
+            if not isinstance(node, dict):
+                continue
+            node_and = str(node.get("operator") or "OR").upper() == "AND"
+            node_negate = bool(node.get("negate"))
+            for match in node.get("cpeMatch") or []:
+                criteria = match.get("criteria") if isinstance(match, dict) else None
+                parts = _CPE_SPLIT.split(criteria) if isinstance(criteria, str) else []
+                if len(parts) < 6 or parts[0] != "cpe" or parts[1] != "2.3" or len(criteria) > 400:
+                    stats.notes.append(
+                        _("{id}: CPE match {criteria!r} is not a CPE 2.3 name; left out").format(
+                            id=cve_id, criteria=criteria
+                        )
+                    )
+                    continue
+                rows.append(
+                    {
+                        "config": min(c, 32767),
+                        "config_and": config_and,
+                        "config_negate": config_negate,
+                        "node": min(n, 32767),
+                        "node_and": node_and,
+                        "node_negate": node_negate,
+                        "vulnerable": bool(match.get("vulnerable", True)),
+                        "criteria": criteria,
+                        "part": parts[2][:1],
+                        "vendor": parts[3][:150],
+                        "product": parts[4][:200],
+                        "version": parts[5][:100],
+                        "start": text(
+                            match.get("versionStartIncluding")
+                            or match.get("versionStartExcluding"),
+                            100,
+                        ),
+                        "start_incl": "versionStartIncluding" in match,
+                        "end": text(
+                            match.get("versionEndIncluding") or match.get("versionEndExcluding"),
+                            100,
+                        ),
+                        "end_incl": "versionEndIncluding" in match,
+                    }
+                )
+    return rows
+
+
+def _cna_affected(affected: Any) -> list[dict[str, Any]]:
+    """The CNA ``affected[].affectedData[]`` entries, kept to the keys the matcher reads."""
+    out: list[dict[str, Any]] = []
+    for block in affected if isinstance(affected, list) else []:
+        for data in (block.get("affectedData") or []) if isinstance(block, dict) else []:
+            if not isinstance(data, dict):
+                continue
+            versions = [
+                {k: v for k, v in version.items() if isinstance(v, str)}
+                for version in data.get("versions") or []
+                if isinstance(version, dict)
+            ]
+            out.append(
+                {
+                    "vendor": text(data.get("vendor"), 200),
+                    "product": text(data.get("product"), 300),
+                    "versions": versions,
+                }
+            )
+    return out
+
+
+def _said(record: dict[str, Any], stats: ImportStats) -> dict[str, Any]:
+    descriptions = record.get("descriptions")
+    description = ""
+    if isinstance(descriptions, list):
+        english = [
+            d.get("value") for d in descriptions if isinstance(d, dict) and d.get("lang") == "en"
+        ]
+        description = english[0] if english and isinstance(english[0], str) else ""
+    said = {
+        "description": description,
+        "published": parse_datetime(record.get("published")),
+        "modified": parse_datetime(record.get("lastModified")),
+        "nvd_modified": parse_datetime(record.get("lastModified")),
+        "nvd_status": text(record.get("vulnStatus"), 30),
+        "cwes": _cwes(record.get("weaknesses")),
+        "cna_affected": _cna_affected(record.get("affected")),
+        **_scores(record.get("metrics")),
+        "_matches": _matches(record["id"], record.get("configurations"), stats),
+    }
+    return said
+
+
+_SCORE_FIELDS = (
+    "cvss3_score",
+    "cvss3_vector",
+    "cvss3_severity",
+    "cvss4_score",
+    "cvss4_vector",
+    "cvss4_severity",
+)
+
+
+def _merge(row: Vulnerability | None, said: dict[str, Any]) -> dict[str, Any]:
+    """NVD owns description, dates, CWEs and (over the advisories) the scores."""
+    if row is not None and row.nvd_modified and row.nvd_modified >= said["nvd_modified"]:
+        return {}  # the stored record is as new or newer
+    values = {
+        k: said[k]
+        for k in (
+            "description",
+            "published",
+            "modified",
+            "nvd_modified",
+            "nvd_status",
+            "cwes",
+            "cna_affected",
+        )
+    }
+    if "cvss3_score" in said or "cvss4_score" in said:
+        for name in _SCORE_FIELDS:
+            values[name] = said.get(name, None if name.endswith("score") else "")
+        values["score_source"] = "nvd"
+    elif row is not None and row.score_source == "nvd":
+        # NVD withdrew its scores: clear them rather than keep stale numbers.
+        for name in _SCORE_FIELDS:
+            values[name] = None if name.endswith("score") else ""
+        values["score_source"] = ""
+    return values
+
+
+def import_nvd(feed: FeedFile, *, wrapped: bool, progress: Progress | None) -> ImportStats:
+    """Import an NVD CVE API 2.0 file (``wrapped``: a ``{"vulnerabilities": [...]}`` response)."""
+    stats = ImportStats()
+    batch: dict[str, dict[str, Any]] = {}
+    try:
+        for position, record in enumerate(_records(feed, wrapped)):
+            if not isinstance(record, dict) or not isinstance(record.get("id"), str):
+                raise FeedRejected(
+                    _("record {n} has no CVE 'id'; not an NVD CVE record").format(n=position + 1)
+                )
+            cve_id = record["id"]
+            if not check_depth(record):
+                raise FeedRejected(
+                    _("{id}: the record nests deeper than any NVD record; refused").format(
+                        id=cve_id
+                    )
+                )
+            if not CVE_RE.match(cve_id):
+                raise FeedRejected(_("{id!r} is not a CVE id").format(id=cve_id))
+            if parse_datetime(record.get("lastModified")) is None:
+                raise FeedRejected(
+                    _("{id}: 'lastModified' is missing or not a date").format(id=cve_id)
+                )
+            if record.get("vulnStatus") == "Rejected":
+                # A rejected CVE names no vulnerability (STYLE rule 10: skip and say why).
+                stats.skip(cve_id, _("rejected by its CNA"))
+                continue
+            batch[cve_id] = _said(record, stats)
+            if len(batch) >= BATCH:
+                _write(batch, stats)
+                batch = {}
+                if progress:
+                    progress(feed.position(), feed.size)
+        if batch:
+            _write(batch, stats)
+    except ijson.JSONError as exc:
+        raise FeedRejected(
+            _("the JSON is malformed or truncated ({error})").format(error=str(exc)[:200])
+        ) from None
+    if progress:
+        progress(feed.size, feed.size)
+    if not stats.created and not stats.updated and not stats.unchanged and not stats.refused:
+        raise FeedRejected(_("the file holds no CVE records"))
+    return stats
+
+
+def _write(batch: dict[str, dict[str, Any]], stats: ImportStats) -> None:
+    ids, created, updated, unchanged = upsert_vulnerabilities(batch, _merge)
+    stats.created += len(created)
+    stats.updated += len(updated)
+    stats.unchanged += len(unchanged)
+    # The ranges of a changed record are replaced whole: NVD re-issues them on every change.
+    if updated:
+        CpeMatch.objects.filter(vulnerability_id__in=[ids[i] for i in updated]).delete()
+    names = ["vulnerability", *_MATCH_FIELDS]
+    fast_insert(
+        CpeMatch,
+        names,
+        [
+            (ids[cve_id], *(match[n] for n in _MATCH_FIELDS))
+            for cve_id in (*created, *updated)
+            for match in batch[cve_id]["_matches"]
+        ],
+    )

@@ -1,0 +1,125 @@
+"""``medshield feeds import FILE...``: load vulnerability feeds from files (offline)."""
+
+from __future__ import annotations
+
+import getpass
+import sys
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from medshield.vulns.bundle import import_bundle, is_bundle
+from medshield.vulns.importers import FORMATS, FeedRejected, import_path
+from medshield.vulns.models import FeedImport
+
+
+class Command(BaseCommand):
+    help = (
+        "Import vulnerability feed files or bundles (format detected from the content).\n\n"
+        "Reads NVD CVE API 2.0 JSON, JVN VULDEF/JVNRSS XML, CSAF "
+        "2.0 JSON, the CISA KEV JSON catalog, FIRST EPSS CSV (gzip too), or bundles of them "
+        "made by `feeds bundle`.\n\n"
+        "The format is detected from the content. Each file is imported whole or not at all.\n"
+        "Exit status: 0 every file imported, 1 at least one file refused (the others were "
+        "still imported), 2 usage error."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("files", nargs="+", metavar="FILE", help="feed files to import")
+        parser.add_argument(
+            "--format",
+            choices=("auto", *FORMATS),
+            default="auto",
+            help="refuse files not of this format (default: detect from the content)",
+        )
+        parser.add_argument("--user", metavar="NAME", help="login the imports are recorded under")
+
+    def handle(self, *args: Any, **opts: Any) -> None:
+        user = None
+        user_name = ""
+        if opts["user"]:
+            user = get_user_model().objects.filter(username=opts["user"]).first()
+            if user is None:
+                raise CommandError(f"no login named {opts['user']!r}", returncode=2)
+            user_name = user.get_username()
+        else:
+            try:
+                user_name = f"{getpass.getuser()} (cli)"
+            except (KeyError, OSError):  # no passwd entry in some containers
+                user_name = "unknown (cli)"
+        refused = 0
+        for path in opts["files"]:
+            try:
+                if is_bundle(path):
+                    refused += self._bundle(path, user, user_name)
+                    continue
+                record = import_path(
+                    path,
+                    fmt=opts["format"],
+                    user=user,
+                    user_name=user_name,
+                    progress=self._progress(path),
+                )
+            except FeedRejected as exc:
+                self._end_progress()
+                refused += 1
+                self.stderr.write(f"{path}: refused, nothing imported: {exc}")
+                continue
+            except OSError as exc:
+                self._end_progress()
+                refused += 1
+                self.stderr.write(f"{path}: cannot be read: {exc.strerror or exc}")
+                continue
+            self._end_progress()
+            self._summary(path, record)
+        if refused:
+            raise CommandError(f"{refused} file(s) refused; the others were imported", returncode=1)
+
+    def _summary(self, path: str, record: FeedImport) -> None:
+        for note in record.notes.splitlines()[:20]:
+            self.stderr.write(f"{path}: skipped {note}")
+        self.stdout.write(
+            f"{path}: {record.kind}: {record.created} created, {record.updated} updated, "
+            f"{record.unchanged} unchanged, {record.refused} skipped"
+        )
+
+    def _bundle(self, path: str, user: Any, user_name: str) -> int:
+        """Import every member of a bundle; the number of members refused."""
+        refused = 0
+        try:
+            for result in import_bundle(path, user=user, user_name=user_name):
+                where = f"{path}:{result.name}"
+                if result.record is None:
+                    refused += 1
+                    self.stderr.write(f"{where}: refused, nothing imported: {result.error}")
+                else:
+                    self._summary(where, result.record)
+        except FeedRejected as exc:
+            # The members reported above were imported; the rest of the bundle was not read.
+            refused += 1
+            self.stderr.write(f"{path}: bundle refused: {exc}")
+        return refused
+
+    def _progress(self, path: str) -> Any:
+        tty = hasattr(sys.stderr, "isatty") and sys.stderr.isatty()
+        self._bar_shown = False
+        if not tty:
+            return None
+
+        def report(done: int, total: int) -> None:
+            width = 30
+            filled = width * done // total if total else width
+            sys.stderr.write(
+                f"\r{path[-40:]:<40} [{'#' * filled}{'.' * (width - filled)}] "
+                f"{done >> 20}/{total >> 20} MB  "
+            )
+            sys.stderr.flush()
+            self._bar_shown = True
+
+        return report
+
+    def _end_progress(self) -> None:
+        if getattr(self, "_bar_shown", False):
+            sys.stderr.write("\n")
+            self._bar_shown = False
