@@ -2,13 +2,26 @@
 
 from __future__ import annotations
 
+import logging
+import re
+
 import graphviz
 
 FORMATS = {"svg": "image/svg+xml", "png": "image/png", "pdf": "application/pdf"}
 
+log = logging.getLogger(__name__)
+
 
 class RenderError(RuntimeError):
     """Graphviz failed; the message carries what it printed."""
+
+
+def _simpler(dot: str) -> str:
+    """The same drawing without the two features behind Graphviz's known layout crashes
+    ("trouble in init_rank", "lost edge" with clusters): global ranking and edges that end at a
+    cluster's border. Boxes, nodes and edges stay; only the routing gets plainer."""
+    dot = dot.replace('newrank="true", ', "").replace('compound="true", ', "")
+    return re.sub(r', lhead="[^"]*"', "", dot)
 
 
 def render(dot: str, fmt: str) -> bytes:
@@ -20,6 +33,17 @@ def render(dot: str, fmt: str) -> bytes:
         dot = dot.replace("graph [", 'graph [dpi="150", ', 1)
     # cairo renders Japanese with the fontconfig fallback chain (Noto Sans CJK JP).
     renderer = "cairo" if fmt in {"png", "pdf"} else None
+    try:
+        return _pipe(dot, fmt, renderer)
+    except RenderError as first:
+        log.warning("Graphviz failed (%s); drawing again with a plainer layout", first)
+        try:
+            return _pipe(_simpler(dot), fmt, renderer)
+        except RenderError:
+            raise first from None
+
+
+def _pipe(dot: str, fmt: str, renderer: str | None) -> bytes:
     try:
         return graphviz.pipe("dot", fmt, dot.encode("utf-8"), renderer=renderer, quiet=True)
     except graphviz.CalledProcessError as exc:

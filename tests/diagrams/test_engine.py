@@ -180,3 +180,21 @@ def test_diff_names_exactly_what_changed() -> None:
 @pytest.mark.parametrize("fmt,magic", [("svg", b"<?xml"), ("png", b"\x89PNG"), ("pdf", b"%PDF")])
 def test_it_renders_every_format(fmt: str, magic: bytes) -> None:
     assert render(dot.network(hospital(3)), fmt).startswith(magic)
+
+
+def test_a_layout_graphviz_cannot_do_falls_back_to_a_plainer_one(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from medshield.diagrams import render as rendering
+
+    calls: list[str] = []
+    real = rendering._pipe
+
+    def flaky(dot: str, fmt: str, renderer: str | None) -> bytes:
+        calls.append(dot)
+        if "lhead=" in dot:
+            raise rendering.RenderError("Error: trouble in init_rank")
+        return real(dot, fmt, renderer)
+
+    monkeypatch.setattr(rendering, "_pipe", flaky)
+    svg = rendering.render(dot.network(hospital(3)), "svg")
+    assert svg.startswith(b"<?xml") and len(calls) == 2
+    assert "lhead=" not in calls[1] and 'newrank="true"' not in calls[1]
