@@ -14,7 +14,9 @@ export MEDSHIELD_DATA_DIR ?= $(DATA)
 
 .PHONY: install system-packages run test test-sqlite test-postgres postgres-up lint fix bench messages clean
 
-install: system-packages $(VENV)/.installed node_modules/.installed medshield/locale/ja/LC_MESSAGES/django.mo
+PO_FILES := $(shell find medshield -name django.po)
+
+install: system-packages $(VENV)/.installed node_modules/.installed medshield/.translations
 
 # Debian packages: only when one is missing, so a prepared machine needs no network.
 system-packages:
@@ -37,8 +39,10 @@ node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
-medshield/locale/ja/LC_MESSAGES/django.mo: medshield/locale/ja/LC_MESSAGES/django.po $(VENV)/.installed
-	cd medshield && ../$(BIN)/django-admin compilemessages --settings=medshield.settings -l ja -l en >/dev/null
+# Every catalogue, the project's and the apps' own (compiled files are not in the repository).
+medshield/.translations: $(PO_FILES) $(VENV)/.installed
+	cd medshield && ../$(BIN)/django-admin compilemessages --settings=medshield.settings >/dev/null
+	touch $@
 
 messages: $(VENV)/.installed
 	cd medshield && ../$(BIN)/django-admin makemessages --settings=medshield.settings -l ja -l en --no-obsolete --no-location
