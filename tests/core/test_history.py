@@ -101,7 +101,7 @@ def test_bulk_written_history_reads_back_like_saved_history(rooms: tuple[Room, R
     asset = Asset.objects.create(asset_tag="ME-1", name="モニタ", kind="medical_device")
     saved = history(asset)[0]
     with acting_as(Actor(user_id=None, name="import")):
-        record = change_record(asset, ChangeAction.UPDATE, {"name": ["モニタ", "Monitor \"2\""]})
+        record = change_record(asset, ChangeAction.UPDATE, {"name": ["モニタ", 'Monitor "2"']})
     insert_changes([record])
     stored = history(asset)[-1]
     assert stored.changes == {"name": ["モニタ", 'Monitor "2"']}
