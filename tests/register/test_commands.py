@@ -28,10 +28,16 @@ def test_it_imports_and_prints_a_summary(register_doc: dict[str, Any], tmp_path:
     path.write_text(json.dumps(register_doc, ensure_ascii=False), encoding="utf-8")
     out, err = io.StringIO(), io.StringIO()
     call_command("register_import", str(path), stdout=out, stderr=err)
-    assert "json: changed" in out.getvalue()
+    assert "json: " in out.getvalue() and " created, 0 updated, 0 deleted" in out.getvalue()
     assert "7 " in out.getvalue().splitlines()[9]  # the assets row: 7 created
     assert "assets: 7/7" in err.getvalue()  # stage lines when stderr is not a terminal
     assert Asset.objects.count() == 7
+    again = io.StringIO()
+    call_command("register_import", str(path), stdout=again, stderr=io.StringIO())
+    assert (
+        again.getvalue().splitlines()[-1]
+        == "json: no changes (the register already matches the file)"
+    )
 
 
 def test_a_dry_run_writes_nothing(register_doc: dict[str, Any], tmp_path: Path) -> None:

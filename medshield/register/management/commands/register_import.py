@@ -116,8 +116,12 @@ class Command(BaseCommand):
                     for i, v in enumerate(row)
                 )
             )
-        verb = "would change" if result.dry_run else "changed"
+        if not result.changed:
+            self.stdout.write(f"{fmt}: no changes (the register already matches the file)")
+            return
+        verb = "would be" if result.dry_run else ""
         self.stdout.write(
-            f"{fmt}: {verb} {result.created} created, {result.updated} updated, "
-            f"{result.deleted} deleted" + (" (dry run: nothing written)" if result.dry_run else "")
+            f"{fmt}: {result.created} {verb} created, {result.updated} {verb} updated, "
+            f"{result.deleted} {verb} deleted".replace("  ", " ")
+            + (" (dry run: nothing written)" if result.dry_run else "")
         )
