@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import getpass
+import os
 import sys
 from typing import Any
 
@@ -19,7 +20,8 @@ class Command(BaseCommand):
         "Import vulnerability feed files or bundles (format detected from the content).\n\n"
         "Reads NVD CVE API 2.0 JSON, JVN VULDEF/JVNRSS XML, CSAF "
         "2.0 JSON, the CISA KEV JSON catalog, FIRST EPSS CSV (gzip too), or bundles of them "
-        "made by `feeds bundle`.\n\n"
+        "made by `feeds bundle`; SBOMs (CycloneDX, SPDX) and VEX documents (OpenVEX, CycloneDX) "
+        "too, stored unattached (`sbom import` attaches an SBOM to assets).\n\n"
         "The format is detected from the content. Each file is imported whole or not at all.\n"
         "Exit status: 0 every file imported, 1 at least one file refused (the others were "
         "still imported), 2 usage error."
@@ -63,8 +65,12 @@ class Command(BaseCommand):
                 )
             except FeedRejected as exc:
                 self._end_progress()
-                refused += 1
-                self.stderr.write(f"{path}: refused, nothing imported: {exc}")
+                handled = self._sbom_or_vex(path, user_name) if opts["format"] == "auto" else None
+                if handled is None:
+                    refused += 1
+                    self.stderr.write(f"{path}: refused, nothing imported: {exc}")
+                elif not handled:
+                    refused += 1
                 continue
             except OSError as exc:
                 self._end_progress()
@@ -75,6 +81,40 @@ class Command(BaseCommand):
             self._summary(path, record)
         if refused:
             raise CommandError(f"{refused} file(s) refused; the others were imported", returncode=1)
+
+    def _sbom_or_vex(self, path: str, user_name: str) -> bool | None:
+        """Import ``path`` as an SBOM or a VEX document when it is one (True: imported, False:
+        refused with its reasons printed); None when it is neither.
+
+        Tried only after the feed detector, which reads a few kilobytes, has said the file is no
+        feed: the SBOM detector parses the whole file, which a feed of hundreds of megabytes
+        should not pay for. An SBOM imported here is stored unattached; `medshield sbom import`
+        attaches it to assets or to a product.
+        """
+        from medshield.core.actor import Actor
+        from medshield.register.errors import ImportRejected
+        from medshield.sboms.importers import detect, import_sbom, import_vex
+        from medshield.sboms.readers import max_bytes
+
+        if os.path.getsize(path) > max_bytes():
+            return None
+        with open(path, "rb") as handle:
+            data = handle.read()
+        kind = detect(data)
+        if kind is None:
+            return None
+        actor = Actor(user_id=None, name=user_name)
+        name = os.path.basename(path)
+        try:
+            if kind in {"openvex", "cyclonedx-vex"}:
+                result: object = import_vex(data, filename=name, actor=actor)
+            else:
+                result = import_sbom(data, filename=name, actor=actor)
+        except ImportRejected as exc:
+            self.stderr.write(f"{path}: refused, nothing imported: {exc}")
+            return False
+        self.stdout.write(f"{path}: {kind}: {result}")
+        return True
 
     def _summary(self, path: str, record: FeedImport) -> None:
         for note in record.notes.splitlines()[:20]:
