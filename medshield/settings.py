@@ -38,6 +38,7 @@ INSTALLED_APPS = [
     "medshield.diagrams",
     "medshield.vulns",
     "medshield.sboms",
+    "medshield.discovery",
     "medshield.web",
 ]
 

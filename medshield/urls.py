@@ -6,5 +6,6 @@ urlpatterns = [
     path("diagrams/", include("medshield.diagrams.urls")),
     path("feeds/", include("medshield.vulns.urls")),
     path("sboms/", include("medshield.sboms.urls")),
+    path("discovery/", include("medshield.discovery.urls")),
     path("", include("medshield.web.urls")),
 ]
