@@ -15,6 +15,8 @@ from collections import defaultdict
 from typing import Any
 
 from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
 from medshield.assets.models import Asset, Building, Floor, Rack, Room, Site
 from medshield.network.models import (
@@ -343,13 +345,43 @@ def sheet_rows(document: dict[str, Any], sheet: str) -> list[list[Any]]:
     return rows
 
 
+#: a cell starting with one of these is a formula to Excel and LibreOffice ("CSV injection"):
+#: a name like =HYPERLINK(...) typed into the register must stay text in every export
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_cell(value: Any) -> Any:
+    """A value for a CSV cell: text that a spreadsheet would run gets a leading apostrophe, as
+    Excel itself writes it; text that starts with an apostrophe gets one more, so that
+    :func:`medshield.register.readers.csv_text` gives back exactly the original."""
+    if isinstance(value, str) and value.startswith((*FORMULA_START, "'")):
+        return "'" + value
+    return value
+
+
 def write_csv(document: dict[str, Any]) -> bytes:
     """The assets sheet as UTF-8 CSV with a BOM, which Excel needs to read Japanese correctly."""
     out = io.StringIO(newline="")
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(ASSET_COLUMNS)
-    writer.writerows(asset_rows(document))
+    writer.writerows([csv_cell(v) for v in row] for row in asset_rows(document))
     return ("\ufeff" + out.getvalue()).encode("utf-8")
+
+
+def _xlsx_row(sheet: Any, row: list[Any]) -> list[Any]:
+    """Cells whose text stays text: openpyxl would store "=..." as a formula (and a reader with
+    data_only=True would read it back empty), and it refuses control characters outright."""
+    cells: list[Any] = []
+    for value in row:
+        if isinstance(value, str):
+            value = ILLEGAL_CHARACTERS_RE.sub("\ufffd", value)
+            if value.startswith(FORMULA_START):
+                cell = WriteOnlyCell(sheet, value=value)
+                cell.data_type = "s"
+                cell.quotePrefix = True
+                value = cell
+        cells.append(value)
+    return cells
 
 
 def write_xlsx(document: dict[str, Any]) -> bytes:
@@ -359,12 +391,12 @@ def write_xlsx(document: dict[str, Any]) -> bytes:
     sheet = workbook.create_sheet("assets")
     sheet.append(list(ASSET_COLUMNS))
     for row in asset_rows(document):
-        sheet.append(row)
+        sheet.append(_xlsx_row(sheet, row))
     for name, columns in SHEET_COLUMNS.items():
         sheet = workbook.create_sheet(name)
         sheet.append(list(columns))
         for row in sheet_rows(document, name):
-            sheet.append(row)
+            sheet.append(_xlsx_row(sheet, row))
     out = io.BytesIO()
     workbook.save(out)
     return out.getvalue()

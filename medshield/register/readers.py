@@ -217,13 +217,22 @@ def _cell(value: Any) -> str:
     return str(value).strip()
 
 
+def csv_text(value: str) -> str:
+    """A CSV cell as the register stores it: the apostrophe that keeps a formula-like value
+    text in a spreadsheet (see exporter.csv_cell) is dropped."""
+    if value.startswith("'") and len(value) > 1 and value[1] in "=+-@\t\r'":
+        return value[1:]
+    return value
+
+
 def _read_csv(data: bytes, mapping: dict[int, str | None] | None) -> ParsedFile:
     text = _decode_csv(data)
     first_line = text.split("\n", 1)[0]
     delimiter = "\t" if "\t" in first_line and "," not in first_line else ","
     try:
         rows = [
-            [_cell(c) for c in row] for row in csv.reader(io.StringIO(text), delimiter=delimiter)
+            [csv_text(_cell(c)) for c in row]
+            for row in csv.reader(io.StringIO(text), delimiter=delimiter)
         ]
     except csv.Error as exc:
         raise file_error(_("not a readable CSV file: {why}").format(why=exc)) from None
