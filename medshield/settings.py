@@ -129,6 +129,13 @@ SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_SAMESITE = "Lax"
 SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = envbool("MEDSHIELD_SECURE_COOKIES", False)
+# Behind the TLS reverse proxy the README asks for: the origins users type in their browser
+# (https://medshield.hospital.example) and, when the proxy sets it, the header saying the
+# request came over HTTPS. Without them Django refuses every form post from the proxy.
+CSRF_TRUSTED_ORIGINS = envlist("MEDSHIELD_CSRF_TRUSTED_ORIGINS", [])
+if envbool("MEDSHIELD_BEHIND_TLS_PROXY", False):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = True
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"

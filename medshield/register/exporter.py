@@ -14,6 +14,7 @@ import json
 from collections import defaultdict
 from typing import Any
 
+from django.db import connection, transaction
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
@@ -413,4 +414,18 @@ CONTENT_TYPES = {
 
 def export_bytes(fmt: str) -> bytes:
     """Export the register and write it as ``json``, ``csv`` or ``xlsx``."""
-    return WRITERS[fmt](export_document())
+    return WRITERS[fmt](consistent_export())
+
+
+def consistent_export() -> dict[str, Any]:
+    """:func:`export_document` from one snapshot of the database: an import committing while
+    its fifteen queries run must not leave a half-old, half-new (or failing) export."""
+    outermost = not connection.in_atomic_block
+    with transaction.atomic():
+        if connection.vendor == "postgresql" and outermost:
+            # Only the first statement of a transaction may set its isolation level; inside an
+            # outer transaction the caller has chosen already.
+            with connection.cursor() as cursor:
+                cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+        # SQLite: a read transaction already sees one snapshot (WAL).
+        return export_document()

@@ -1509,6 +1509,22 @@ class _Plan:
             model._base_manager.bulk_update(objs[start : start + BATCH], fields)
 
 
+def lock_register() -> None:
+    """Hold other writers of the register off until this transaction ends.
+
+    SQLite takes its write lock at BEGIN (transaction_mode IMMEDIATE); PostgreSQL's READ
+    COMMITTED does not, so an edit made between planning and writing would be overwritten and
+    two imports creating one asset tag would collide. SHARE ROW EXCLUSIVE conflicts with every
+    write to the table and with itself, and still lets everyone read.
+    """
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"LOCK TABLE {connection.ops.quote_name(Asset._meta.db_table)} "
+                "IN SHARE ROW EXCLUSIVE MODE"
+            )
+
+
 def _no_progress(stage: str, done: int, total: int) -> None:
     return None
 
@@ -1543,6 +1559,7 @@ def import_document(
             return plan.result
         # Validate inside the transaction so nobody changes the register between check and write.
         with transaction.atomic():
+            lock_register()
             plan = _Plan(doc, source)
             report("validate", 0, 1)
             plan.plan()

@@ -207,3 +207,21 @@ def test_it_refuses_an_asset_tag_that_cannot_be_a_page_address(
         import_document(register_doc)
     [error] = caught.value.errors
     assert (error.record, error.field) == ("assets[0]", "asset_tag")
+
+
+def test_an_import_holds_other_writers_off_on_postgresql() -> None:
+    from django.db import connection, transaction
+
+    from medshield.register.importer import lock_register
+
+    if connection.vendor != "postgresql":
+        pytest.skip("SQLite takes its write lock at BEGIN (transaction_mode IMMEDIATE)")
+    with transaction.atomic():
+        lock_register()
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT l.mode FROM pg_locks l JOIN pg_class r ON l.relation = r.oid "
+                "WHERE r.relname = 'assets_asset' AND l.pid = pg_backend_pid()"
+            )
+            modes = {mode for (mode,) in cursor.fetchall()}
+    assert "ShareRowExclusiveLock" in modes
