@@ -65,7 +65,10 @@ class Building(ChangeLoggedModel):
         return self.name
 
     def save(self, *args: Any, **kwargs: Any) -> None:
-        renamed = not self._state.adding and (self._loaded or {}).get("code") != self.code
+        loaded = self._loaded or {}
+        renamed = not self._state.adding and (
+            loaded.get("code") != self.code or loaded.get("site") != self.site_id
+        )
         super().save(*args, **kwargs)
         if renamed:
             refresh_derived(Asset.objects.filter(room__floor__building=self))
@@ -95,7 +98,10 @@ class Floor(ChangeLoggedModel):
         return f"{self.building.name} {self.name}"
 
     def save(self, *args: Any, **kwargs: Any) -> None:
-        renamed = not self._state.adding and (self._loaded or {}).get("level") != self.level
+        loaded = self._loaded or {}
+        renamed = not self._state.adding and (
+            loaded.get("level") != self.level or loaded.get("building") != self.building_id
+        )
         super().save(*args, **kwargs)
         if renamed:
             refresh_derived(Asset.objects.filter(room__floor=self))
@@ -122,7 +128,10 @@ class Room(ChangeLoggedModel):
         return f"{self.floor} {self.code} {self.name}"
 
     def save(self, *args: Any, **kwargs: Any) -> None:
-        renamed = not self._state.adding and (self._loaded or {}).get("code") != self.code
+        loaded = self._loaded or {}
+        renamed = not self._state.adding and (
+            loaded.get("code") != self.code or loaded.get("floor") != self.floor_id
+        )
         super().save(*args, **kwargs)
         if renamed:
             refresh_derived(Asset.objects.filter(room=self))

@@ -15,7 +15,7 @@ from typing import Any, ClassVar
 
 from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
-from django.db import connection, models
+from django.db import connection, models, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -180,6 +180,11 @@ class ChangeLoggedModel(models.Model):
 
     # --- persistence --------------------------------------------------------------------------
     def save(self, *args: Any, **kwargs: Any) -> None:  # noqa: DJ012 - grouped with its helpers
+        # The row and its history row are written together or not at all.
+        with transaction.atomic():
+            self._save_with_history(*args, **kwargs)
+
+    def _save_with_history(self, *args: Any, **kwargs: Any) -> None:
         creating = self._state.adding
         before: dict[str, Any] = {}
         if not creating:
@@ -189,12 +194,24 @@ class ChangeLoggedModel(models.Model):
                 before = self._stored_snapshot()
         super().save(*args, **kwargs)
         after = self.snapshot()
+        written = kwargs.get("update_fields")
+        if written is not None and not creating:
+            # Only what was written changed in the database; the rest stays "as loaded", so a
+            # later full save still records it.
+            names = {self._meta.get_field(name).name for name in written}
+            after = {k: (v if k in names else before.get(k)) for k, v in after.items()}
         changes = self.diff(before, after)
         if creating or changes:
             change_record(
                 self, ChangeAction.CREATE if creating else ChangeAction.UPDATE, changes
             ).save()
         self._loaded = after
+
+    def refresh_from_db(self, *args: Any, **kwargs: Any) -> None:
+        """Reload, and forget the old "as loaded" values: the next save compares with these."""
+        super().refresh_from_db(*args, **kwargs)
+        self.__dict__.pop("_db_state", None)
+        self.__dict__["_loaded_cache"] = self._stored_snapshot()
 
     # Deletions are recorded by the pre/post_delete receivers in medshield.core.signals, which
     # Django also sends for objects removed by a cascade (a switch's ports and cables).

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime
 from collections.abc import Callable, Iterable
+from dataclasses import replace
 from typing import Any
 
 from django.contrib.contenttypes.models import ContentType
@@ -173,7 +174,7 @@ def load_current() -> s.Snapshot:
         for pk, row in rows.items():
             record = make(pk, row)
             parts[name][record.id] = record
-    return s.Snapshot(**parts)
+    return _consistent(s.Snapshot(**parts))
 
 
 def load_at(when: datetime.datetime) -> s.Snapshot:
@@ -201,7 +202,24 @@ def load_at(when: datetime.datetime) -> s.Snapshot:
             if row is not None:
                 record = make(pk, row)
                 parts[name][record.id] = record
-    return s.Snapshot(**parts)
+    return _consistent(s.Snapshot(**parts))
+
+
+def _consistent(snap: s.Snapshot) -> s.Snapshot:
+    """Connections keep only ends that are assets of the snapshot: deleting an asset removes
+    it from a connection's lists without a history row of the connection's own, so a rebuilt
+    past would otherwise still name it (and a diff would report a change nobody made)."""
+    return replace(
+        snap,
+        connections={
+            k: replace(
+                c,
+                through=tuple(a for a in c.through if a in snap.assets),
+                reaches=tuple(a for a in c.reaches if a in snap.assets),
+            )
+            for k, c in snap.connections.items()
+        },
+    )
 
 
 def last_change() -> datetime.datetime | None:

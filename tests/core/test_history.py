@@ -107,3 +107,20 @@ def test_bulk_written_history_reads_back_like_saved_history(rooms: tuple[Room, R
     assert stored.changes == {"name": ["モニタ", 'Monitor "2"']}
     assert stored.data == saved.data and stored.user_name == "import"
     assert abs((stored.time - record.time).total_seconds()) < 1e-3
+
+
+def test_partial_saves_and_reloads_keep_the_history_true(rooms: tuple[Room, Room]) -> None:
+    asset = Asset.objects.create(asset_tag="ME-1", name="Pump", kind="medical_device")
+    asset = Asset.objects.get(pk=asset.pk)
+    asset.name = "Pump 2"
+    asset.department = "ICU"
+    asset.save(update_fields=["name"])
+    assert history(asset)[-1].changes == {"name": ["Pump", "Pump 2"]}
+    asset.save()  # now the department reaches the database, and the history says so
+    assert history(asset)[-1].changes == {"department": ["", "ICU"]}
+
+    Asset.objects.filter(pk=asset.pk).update(name="Renamed elsewhere")
+    asset.refresh_from_db()
+    asset.owner = "ME室"
+    asset.save()
+    assert history(asset)[-1].changes == {"owner": ["", "ME室"]}  # not the other user's rename

@@ -40,3 +40,15 @@ def test_the_place_key_follows_moves_and_renames() -> None:
     loose.save()
     assert order() == ["ME-1", "PC-1", "SV-1"]
     assert host.pk and "place_sort" not in ObjectChange.objects.last().changes
+
+
+def test_the_place_key_follows_a_room_moved_to_another_floor() -> None:
+    site = Site.objects.create(code="C", name="中央病院")
+    main = Building.objects.create(site=site, code="MAIN", name="本館")
+    f1 = Floor.objects.create(building=main, name="1F", level=1)
+    f9 = Floor.objects.create(building=main, name="9F", level=9)
+    room = Room.objects.create(floor=f1, code="101", name="外来")
+    Asset.objects.create(asset_tag="ME-1", name="Pump", kind="medical_device", room=room)
+    room.floor = f9
+    room.save()
+    assert Asset.objects.get().place_sort.split("\x1f")[2] == "1009"

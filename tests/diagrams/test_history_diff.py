@@ -163,3 +163,11 @@ def test_flows_are_drawn_and_their_changes_named(register: dict[str, object]) ->
     assert 'label="HTTPS 443"' in out.getvalue()
     changes = diffing.diff(load_at(before), load_current(), kind="system")
     assert [(c.action, c.kind) for c in changes] == [("added", "flow")]
+
+
+def test_a_deleted_asset_leaves_no_phantom_change_behind(register: dict[str, object]) -> None:
+    Asset.objects.get(asset_tag="ME-1").delete()  # reached by the remote-maintenance line
+    time.sleep(0.01)
+    since = timezone.now()
+    assert diffing.diff(load_at(since), load_current()) == []
+    assert load_at(since).connections == load_current().connections
