@@ -32,6 +32,9 @@ def parse_when(value: str) -> datetime.datetime:
                 % {"value": value}
             )
         moment = datetime.datetime.combine(day, datetime.time.max)
+    if not 1970 <= moment.year <= 9998:
+        # Before any register existed, or past what time zone arithmetic can represent.
+        raise ValueError(_("%(value)s is out of range.") % {"value": value})
     if timezone.is_naive(moment):
         moment = timezone.make_aware(moment)
     return moment

@@ -23,7 +23,10 @@ from medshield.diagrams.render import FORMATS, RenderError
 from medshield.diagrams.render import render as render_dot
 from medshield.diagrams.snapshot import Filters
 from medshield.network.models import Subnet, Zone
-from medshield.web.widgets import place_and_subnet_choices, use_fast_selects
+from medshield.web.widgets import as_id, place_and_subnet_choices, use_fast_selects
+
+#: subnets one diagram URL may expand (each costs Graphviz time)
+MAX_EXPAND = 50
 
 
 class DiagramForm(forms.Form):
@@ -107,7 +110,8 @@ def _kind(kind: str) -> str:
 
 
 def _expand(request: HttpRequest) -> frozenset[int]:
-    return frozenset(int(v) for v in request.GET.getlist("expand") if v.isdigit())
+    ids = (as_id(v) for v in request.GET.getlist("expand")[:MAX_EXPAND])
+    return frozenset(i for i in ids if i is not None)
 
 
 def _form(request: HttpRequest) -> DiagramForm:
@@ -168,7 +172,10 @@ def download(request: HttpRequest, kind: str, fmt: str) -> HttpResponse:
     if form.errors:
         return HttpResponse(form.errors.as_text(), status=400, content_type="text/plain")
     req = form.request(kind, _expand(request), "")
-    data = render_dot(service.build(req), fmt)
+    try:
+        data = render_dot(service.build(req), fmt)
+    except RenderError as exc:
+        return HttpResponse(str(exc), status=500, content_type="text/plain; charset=utf-8")
     service.record_export(kind, fmt, redacted=req.redact)
     response = HttpResponse(data, content_type=FORMATS[fmt])
     stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
@@ -197,8 +204,11 @@ def diff(request: HttpRequest, kind: str) -> HttpResponse:
     if not errors and not form.errors and since is not None:
         req = form.request(kind, _expand(request), "")
         text, changes = service.build_diff(req, since, until)
-        svg = render_dot(text, "svg").decode("utf-8")
-        svg = svg[svg.index("<svg") :]
+        try:
+            svg = render_dot(text, "svg").decode("utf-8")
+            svg = svg[svg.index("<svg") :]
+        except RenderError as exc:
+            errors.append(str(exc))
     return render(
         request,
         "diagrams/diff.html",

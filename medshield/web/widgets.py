@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from html import escape
 from typing import Any
 
@@ -53,6 +54,16 @@ def use_fast_selects(form: forms.BaseForm) -> None:
             field.widget = widget
 
 
+def as_id(raw: Any) -> int | None:
+    """A database id from a URL parameter: ASCII digits of a size a key can have, else None
+    (str.isdigit() accepts "²", and int() of 5,000 digits raises)."""
+    if isinstance(raw, str) and _ID.fullmatch(raw):
+        return int(raw)
+    return None
+
+
+_ID = re.compile(r"[0-9]{1,18}")
+
 #: above this many floors the floor filter lists only the chosen building's floors
 FLOOR_LIST_LIMIT = 200
 
@@ -69,7 +80,7 @@ def place_and_subnet_choices(form: forms.BaseForm, all_label: str, pick_building
 
     def chosen(name: str) -> int | None:
         raw = form.data.get(name) if form.is_bound else None
-        return int(raw) if raw and str(raw).isdigit() else None
+        return as_id(raw)
 
     fields = form.fields
     if "building" in fields:
