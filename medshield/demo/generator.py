@@ -1182,7 +1182,7 @@ def _external(h: _Hospital, tags: dict[str, str]) -> list[Json]:
             "peer": "203.0.113.1",
             "settings": "PPPoE 固定IP1個。境界FWで外向きはプロキシ・メール中継・WSUS同期のみ許可、"
             "内向きはVPN終端と保守VPNのみ",
-            "through": sorted([tags["edge_router"], tags["edge_fw"]]),
+            "through": [tags["edge_router"], tags["edge_fw"]],
             "reaches": sorted([tags["proxy01"], tags["mail-relay01"], tags["jump01"]]),
         },
         {
@@ -1194,7 +1194,7 @@ def _external(h: _Hospital, tags: dict[str, str]) -> list[Json]:
             "settings": (
                 "閉域網 (IP-VPN)。連携ゲートウェイのHTTPSのみ許可。公開範囲は同意取得済み患者"
             ),
-            "through": sorted([tags["regional_router"], tags["edge_fw"]]),
+            "through": [tags["regional_router"], tags["edge_fw"]],
             "reaches": [tags["regional_gw"]],
         },
         {
@@ -1204,7 +1204,7 @@ def _external(h: _Hospital, tags: dict[str, str]) -> list[Json]:
             "method": "ipsec_vpn",
             "peer": "203.0.113.200",
             "settings": "IKEv2 / AES-256-GCM、事前共有鍵は年1回更新。電子カルテ参照のみ",
-            "through": sorted([tags["edge_router"], tags["edge_fw"]]),
+            "through": [tags["edge_router"], tags["edge_fw"]],
             "reaches": sorted([tags["ehr-ap01"], tags["ehr-ap02"], tags["pacs-web01"]]),
         },
     ]
@@ -1220,7 +1220,7 @@ def _external(h: _Hospital, tags: dict[str, str]) -> list[Json]:
                 "peer": f"203.0.113.{10 + index}",
                 "settings": "接続は保守依頼ごとに医療情報部が有効化 (平日9-18時)。"
                 "証明書+ワンタイムパスワード認証、宛先は当該メーカー機器のみ、操作ログ保管1年",
-                "through": sorted([tags[f"vpn_{vendor}"], tags["edge_fw"], tags["med_fw"]]),
+                "through": [tags[f"vpn_{vendor}"], tags["edge_fw"], tags["med_fw"]],
                 "reaches": reaches,
             }
         )

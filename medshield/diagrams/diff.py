@@ -88,8 +88,9 @@ def _cable_label(snap: Snapshot, cable_id: int) -> str:
     return " ↔ ".join(parts)
 
 
-def _tags(snap: Snapshot, ids: tuple[int, ...]) -> str:
-    return ", ".join(sorted(snap.assets[i].tag for i in ids if i in snap.assets)) or "—"
+def _tags(snap: Snapshot, ids: tuple[int, ...], ordered: bool = False) -> str:
+    tags = [snap.assets[i].tag for i in ids if i in snap.assets]
+    return (" → " if ordered else ", ").join(tags if ordered else sorted(tags)) or "—"
 
 
 def diff(
@@ -172,8 +173,14 @@ def diff(
         if a.peer != b.peer:
             details.append("peer: •••" if redact else f"peer: {a.peer} → {b.peer}")
         for f in ("through", "reaches"):
-            if set(getattr(a, f)) != set(getattr(b, f)):
-                details.append(f"{f}: {_tags(old, getattr(a, f))} → {_tags(new, getattr(b, f))}")
+            # The path's order matters; what a connection reaches is a set.
+            same = a.through == b.through if f == "through" else set(a.reaches) == set(b.reaches)
+            if not same:
+                ordered = f == "through"
+                was = _tags(old, getattr(a, f), ordered)
+                now = _tags(new, getattr(b, f), ordered)
+                # A path reads "A → B"; its old and new values are set apart by "⇒".
+                details.append(f"{f}: {was} {'⇒' if ordered else '→'} {now}")
         if details:
             out.append(Change("changed", "connection", f"c{cid}", b.name, tuple(details)))
     for fid in sorted(old.flows.keys() | new.flows.keys()):

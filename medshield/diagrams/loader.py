@@ -21,6 +21,7 @@ from medshield.diagrams import snapshot as s
 from medshield.network.models import (
     VLAN,
     Cable,
+    ConnectionHop,
     ExternalConnection,
     Flow,
     Interface,
@@ -162,8 +163,8 @@ def load_current() -> s.Snapshot:
     for model, name, make in SPECS:
         rows = dict(_current_rows(model))
         if model is ExternalConnection:
-            through = ExternalConnection.through.through.objects.values_list(
-                "externalconnection_id", "asset_id"
+            through = ConnectionHop.objects.order_by("connection_id", "position").values_list(
+                "connection_id", "asset_id"
             )
             reaches = ExternalConnection.reaches.through.objects.values_list(
                 "externalconnection_id", "asset_id"

@@ -8,7 +8,7 @@ import re
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db import models
+from django.db import models, transaction
 from django.utils.translation import gettext_lazy as _
 
 from medshield.assets.models import Asset, Site
@@ -258,7 +258,8 @@ class Cable(ChangeLoggedModel):
 class ExternalConnection(ChangeLoggedModel):
     """A path out of the hospital: an internet uplink, a vendor's remote-maintenance line, a VPN.
 
-    ``through`` lists the firewalls and gateways it passes; ``reaches`` the assets it can reach.
+    ``through`` lists the gateways and firewalls it passes, in order from the outside in (the
+    path the diagram draws); ``reaches`` the assets it can reach.
     """
 
     name = models.CharField(_("name"), max_length=200, unique=True)
@@ -274,7 +275,11 @@ class ExternalConnection(ChangeLoggedModel):
         _("settings"), blank=True, help_text=_("Authentication, allowed hours, rules...")
     )
     through = models.ManyToManyField(
-        Asset, verbose_name=_("through"), related_name="external_paths", blank=True
+        Asset,
+        verbose_name=_("through"),
+        related_name="external_paths",
+        blank=True,
+        through="ConnectionHop",
     )
     reaches = models.ManyToManyField(
         Asset, verbose_name=_("reaches"), related_name="reached_by", blank=True
@@ -288,27 +293,59 @@ class ExternalConnection(ChangeLoggedModel):
     def __str__(self) -> str:
         return self.name
 
+    def path(self) -> list[Asset]:
+        """The gateways and firewalls in the order the connection passes them."""
+        return [hop.asset for hop in self.hops.select_related("asset").order_by("position")]
+
     def set_assets(self, *, through: list[Asset], reaches: list[Asset]) -> None:
-        """Replace both asset lists, recording the change in the history."""
+        """Replace the path (in order) and the reached assets, recording the change."""
         before: dict[str, Any] = {
-            "through": sorted(a.asset_tag for a in self.through.all()),
+            "through": [a.asset_tag for a in self.path()],
             "reaches": sorted(a.asset_tag for a in self.reaches.all()),
         }
         after = {
-            "through": sorted(a.asset_tag for a in through),
+            "through": [a.asset_tag for a in through],
             "reaches": sorted(a.asset_tag for a in reaches),
         }
-        self.through.set(through)
-        self.reaches.set(reaches)
-        changes = {k: [before[k], after[k]] for k in after if before[k] != after[k]}
-        if changes:
-            record = change_record(self, ChangeAction.UPDATE, changes)
-            record.data = {
-                **self.snapshot(),
-                "through": sorted(a.pk for a in through),
-                "reaches": sorted(a.pk for a in reaches),
-            }
-            record.save()
+        with transaction.atomic():
+            if before["through"] != after["through"]:
+                self.hops.all().delete()
+                ConnectionHop.objects.bulk_create(
+                    ConnectionHop(connection=self, asset=asset, position=i)
+                    for i, asset in enumerate(through)
+                )
+            self.reaches.set(reaches)
+            changes = {k: [before[k], after[k]] for k in after if before[k] != after[k]}
+            if changes:
+                record = change_record(self, ChangeAction.UPDATE, changes)
+                record.data = {
+                    **self.snapshot(),
+                    "through": [a.pk for a in through],
+                    "reaches": sorted(a.pk for a in reaches),
+                }
+                record.save()
+
+
+class ConnectionHop(models.Model):
+    """One gateway or firewall on an external connection's path, at its place in the order.
+
+    Recorded in the history as the connection's ordered ``through`` list (see set_assets)."""
+
+    connection = models.ForeignKey(
+        ExternalConnection, on_delete=models.CASCADE, related_name="hops"
+    )
+    asset = models.ForeignKey(Asset, on_delete=models.CASCADE, related_name="hops")
+    position = models.PositiveSmallIntegerField()
+
+    class Meta:
+        ordering = ["connection", "position"]
+        constraints = [
+            models.UniqueConstraint(fields=["connection", "position"], name="hop_unique_position"),
+            models.UniqueConstraint(fields=["connection", "asset"], name="hop_unique_asset"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.connection} #{self.position}: {self.asset}"
 
 
 class Flow(ChangeLoggedModel):

@@ -23,6 +23,7 @@ from medshield.assets.models import Asset, Building, Floor, Rack, Room, Site
 from medshield.network.models import (
     VLAN,
     Cable,
+    ConnectionHop,
     ExternalConnection,
     Flow,
     Interface,
@@ -189,7 +190,11 @@ def export_document() -> dict[str, Any]:
     )
 
     connections = []
-    for conn in ExternalConnection.objects.prefetch_related("through", "reaches"):
+    hops = ConnectionHop.objects.select_related("asset").order_by("connection_id", "position")
+    path: dict[int, list[str]] = defaultdict(list)
+    for hop in hops:
+        path[hop.connection_id].append(hop.asset.asset_tag)
+    for conn in ExternalConnection.objects.prefetch_related("reaches"):
         connections.append(
             {
                 "name": conn.name,
@@ -198,7 +203,7 @@ def export_document() -> dict[str, Any]:
                 "method": conn.method,
                 "peer": conn.peer,
                 "settings": conn.settings,
-                "through": sorted(a.asset_tag for a in conn.through.all()),
+                "through": path[conn.pk],  # in path order, outside in
                 "reaches": sorted(a.asset_tag for a in conn.reaches.all()),
             }
         )

@@ -1188,7 +1188,7 @@ class _Plan:
 
     def plan_connections(self) -> None:
         self.connection_assets: list[tuple[ExternalConnection, list[str], list[str]]] = []
-        connections = ExternalConnection.objects.prefetch_related("through", "reaches")
+        connections = ExternalConnection.objects.prefetch_related("reaches")
         existing = {_key(c.name): c for c in connections}
         seen: set[str] = set()
         for path, rec in self.records("external_connections"):
@@ -1218,7 +1218,7 @@ class _Plan:
                 ([], [])
                 if created
                 else (
-                    sorted(a.asset_tag for a in conn.through.all()),
+                    [a.asset_tag for a in conn.path()],
                     sorted(a.asset_tag for a in conn.reaches.all()),
                 )
             )
@@ -1234,7 +1234,13 @@ class _Plan:
                 for tag in tags:
                     if tag not in self.assets:
                         self.error(path, key, _("unknown asset {tag}").format(tag=tag))
-                lists.append(sorted(set(tags)))
+                if key == "through":
+                    # The path, in order: an asset can be passed once.
+                    if len(set(tags)) != len(tags):
+                        self.error(path, key, _("names an asset twice"))
+                    lists.append(list(dict.fromkeys(tags)))
+                else:
+                    lists.append(sorted(set(tags)))
             if (lists[0], lists[1]) != before:
                 self.connection_assets.append((conn, lists[0], lists[1]))
                 if not created and conn not in self.to_save["external_connections"]:

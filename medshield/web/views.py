@@ -22,7 +22,14 @@ from django.views.decorators.http import require_http_methods
 
 from medshield.assets.models import Asset, Building, Floor, Rack, Room, Site
 from medshield.core.models import ChangeAction, ObjectChange
-from medshield.network.models import ExternalConnection, Flow, Interface, IPAddress, Subnet
+from medshield.network.models import (
+    ConnectionHop,
+    ExternalConnection,
+    Flow,
+    Interface,
+    IPAddress,
+    Subnet,
+)
 from medshield.web.filters import AssetFilterForm, ordered_ids
 from medshield.web.forms import AssetForm
 
@@ -362,7 +369,7 @@ def subnet_list(request: HttpRequest) -> HttpResponse:
 def connection_list(request: HttpRequest) -> HttpResponse:
     """Paths out of the hospital and the assets they pass through and reach."""
     connections = ExternalConnection.objects.prefetch_related(
-        Prefetch("through", queryset=Asset.objects.order_by("name")),
+        Prefetch("hops", queryset=ConnectionHop.objects.select_related("asset")),
         Prefetch("reaches", queryset=Asset.objects.order_by("name")),
     )
     context = {"nav": "connections", "connections": connections}

@@ -107,7 +107,7 @@ def test_the_diff_names_exactly_a_move_a_firewall_path_and_a_removed_switch(
     }
     details = {c.label: c.details for c in changes}
     assert details["輸液ポンプ (ME-1)"] == ("room: 本館 › 3F › 301 ICU → 本館 › 3F › 302 HCU",)
-    assert details["Terumo remote"] == ("through: NW-2 → NW-2, NW-3",)
+    assert details["Terumo remote"] == ("through: NW-2 ⇒ NW-2 → NW-3",)
 
     out = StringIO()
     call_command(
@@ -171,3 +171,24 @@ def test_a_deleted_asset_leaves_no_phantom_change_behind(register: dict[str, obj
     since = timezone.now()
     assert diffing.diff(load_at(since), load_current()) == []
     assert load_at(since).connections == load_current().connections
+
+
+def test_the_path_keeps_its_order_through_files_history_and_drawing(
+    register: dict[str, object],
+) -> None:
+    from medshield.register.document import export_document, import_document
+
+    conn = ExternalConnection.objects.get(name="Terumo remote")
+    fw1, fw2, pump = register["fw1"], register["fw2"], register["pump"]
+    conn.set_assets(through=[fw2, fw1], reaches=[pump])  # type: ignore[list-item]
+    assert [a.asset_tag for a in conn.path()] == ["NW-3", "NW-2"]
+    doc = export_document()
+    [exported] = doc["external_connections"]
+    assert exported["through"] == ["NW-3", "NW-2"]  # not sorted: the order is the path
+    assert load_current().connections[conn.pk].through == (fw2.pk, fw1.pk)  # type: ignore[attr-defined]
+    assert load_at(timezone.now()).connections == load_current().connections
+    text, _ = service.build_diff(service.Request(kind="network"), timezone.now())
+    assert text.index(f'"c{conn.pk}" -> "a{fw2.pk}"') < text.index(f'"a{fw2.pk}" -> "a{fw1.pk}"')  # type: ignore[attr-defined]
+    exported["through"] = ["NW-2", "NW-3"]
+    assert import_document(doc).counts["external_connections"]["updated"] == 1
+    assert [a.asset_tag for a in conn.path()] == ["NW-2", "NW-3"]

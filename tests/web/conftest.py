@@ -131,7 +131,7 @@ def hospital(db) -> Hospital:  # type: ignore[no-untyped-def]
         method=ConnectionMethod.IPSEC_VPN,
         peer="203.0.113.10",
     )
-    remote.through.set([switch])
+    remote.set_assets(through=[switch], reaches=list(remote.reaches.all()))
     remote.reaches.set([pump])
     return Hospital(
         site=site,
