@@ -182,8 +182,10 @@ def check_depth(value: Any, limit: int = MAX_DEPTH) -> bool:
             return True
         below: list[Any] = []
         for item in level:
-            children = item.values() if type(item) is dict else item
-            below.extend(v for v in children if type(v) in containers)
+            # A list comprehension, not a generator: no frame resumed per value.
+            below += [
+                v for v in (item.values() if type(item) is dict else item) if type(v) in containers
+            ]
         level = below
     return not level
 
@@ -379,8 +381,12 @@ def text(value: Any, limit: int) -> str:
     return value if len(value) <= limit else value[: limit - 1] + "…"
 
 
-def fast_insert(model: type[Any], names: list[str], rows: list[tuple[Any, ...]]) -> None:
+def fast_insert(
+    model: type[Any], names: list[str], rows: list[tuple[Any, ...]], *, prepared: bool = False
+) -> None:
     """INSERT ``rows`` (values in the order of ``names``) with one executemany.
+
+    ``prepared``: the values are already in the backend's form (see the NVD importer).
 
     ``bulk_create`` builds a model instance and prepares every value through the field API,
     which is most of an NVD import's time; here only the values that need a backend-specific
@@ -404,7 +410,7 @@ def fast_insert(model: type[Any], names: list[str], rows: list[tuple[Any, ...]])
         "ForeignKey",
     )
     prepare = [None if f.get_internal_type() in plain or f.many_to_one else f for f in fields]
-    if any(prepare):
+    if any(prepare) and not prepared:
         rows = [
             tuple(
                 v if f is None or v is None else f.get_db_prep_save(v, connection)

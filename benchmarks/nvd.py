@@ -1,0 +1,536 @@
+"""NVD import benchmark: an NVD-sized data set imported by medshield and by cve-bin-tool.
+
+Usage: .venv/bin/python benchmarks/nvd.py [--records 400000] [--runs 1] [--no-peer]
+       [--cbt-venv /tmp/cbt-venv] [--keep]
+
+It writes about 400,000 synthetic CVE records in NVD CVE API 2.0 JSON shape (descriptions in
+English and Spanish, CVSS v3.1 and some v2/v4 metrics, weaknesses, references, and
+configurations with cpeMatch criteria and version ranges: about 4 per record, 1.6 million in all,
+some in the "firmware running on hardware" AND form) as yearly feed files
+(``nvdcve-2.0-YYYY.json``) into a temporary folder, then times ``medshield feeds import`` of all of
+them into a fresh SQLite database and reports the time, records/s and the peak memory (max RSS) of
+the importing process.
+
+Side by side it times cve-bin-tool 3.4 (PyPI, in its own venv: never in the project's) importing
+the same records offline with ``--import-json DIR --ignore-sig``. That option reads
+cve-bin-tool's own export layout (``metadata.json`` plus per-table, per-year JSON of its
+``cve_severity`` and ``cve_range`` rows), not NVD JSON, so the same records are flattened into that
+layout first, the way cve-bin-tool's NVD source flattens them (one ``cve_range`` row per cpeMatch
+entry); that flattening is not timed. It runs with a temporary HOME, so the real
+``~/.cache/cve-bin-tool`` is never touched. Create its venv with:
+``python3 -m venv /tmp/cbt-venv && /tmp/cbt-venv/bin/pip install cve-bin-tool==3.4``.
+With --runs N both tools run N times, interleaved, and the medians are reported.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import shutil
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+
+WORDS = (
+    "buffer overflow in the network stack allows remote attackers to execute arbitrary code "
+    "via a crafted packet improper input validation authenticated user could cause denial of "
+    "service memory corruption firmware web interface cross site scripting sql injection "
+    "hard coded credentials infusion pump patient monitor imaging dicom hl7 gateway server "
+    "kernel driver privilege escalation information disclosure use after free"
+).split()
+VECTORS = [
+    ("CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H", 9.8, "CRITICAL", 3.9, 5.9),
+    ("CVSS:3.1/AV:N/AC:L/PR:L/UI:N/S:U/C:H/I:H/A:H", 8.8, "HIGH", 2.8, 5.9),
+    ("CVSS:3.1/AV:N/AC:L/PR:N/UI:R/S:C/C:L/I:L/A:N", 6.1, "MEDIUM", 2.8, 2.7),
+    ("CVSS:3.1/AV:L/AC:L/PR:L/UI:N/S:U/C:H/I:N/A:N", 5.5, "MEDIUM", 1.8, 3.6),
+    ("CVSS:3.1/AV:N/AC:H/PR:N/UI:N/S:U/C:L/I:N/A:N", 3.7, "LOW", 2.2, 1.4),
+    ("CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:N/I:N/A:H", 7.5, "HIGH", 3.9, 3.6),
+]
+IMPACT = {"H": "HIGH", "L": "LOW", "N": "NONE"}
+CWES = ["CWE-79", "CWE-787", "CWE-89", "CWE-20", "CWE-125", "CWE-78", "CWE-416", "CWE-22",
+        "CWE-352", "CWE-434", "CWE-798", "CWE-319", "NVD-CWE-noinfo", "NVD-CWE-Other"]  # fmt: skip
+STATUSES = ["Analyzed"] * 6 + ["Modified"] * 3 + ["Awaiting Analysis", "Deferred"]
+
+
+def _version(rng: random.Random) -> str:
+    return ".".join(str(rng.randrange(0, 20)) for _ in range(rng.choice((2, 3, 3, 4))))
+
+
+def _clock(rng: random.Random) -> str:
+    hour, minute, second = rng.randint(0, 23), rng.randint(0, 59), rng.randint(0, 59)
+    return f"{hour:02d}:{minute:02d}:{second:02d}.{rng.randint(0, 999):03d}"
+
+
+def _cvss31(rng: random.Random, source: str, kind: str) -> dict[str, Any]:
+    vector, score, severity, expl, impact = rng.choice(VECTORS)
+    m = dict(p.split(":") for p in vector.split("/")[1:])
+    return {
+        "source": source,
+        "type": kind,
+        "cvssData": {
+            "version": "3.1",
+            "vectorString": vector,
+            "baseScore": score,
+            "baseSeverity": severity,
+            "attackVector": {"N": "NETWORK", "L": "LOCAL", "A": "ADJACENT_NETWORK"}[m["AV"]],
+            "attackComplexity": "LOW" if m["AC"] == "L" else "HIGH",
+            "privilegesRequired": IMPACT[m["PR"]],
+            "userInteraction": "NONE" if m["UI"] == "N" else "REQUIRED",
+            "scope": "UNCHANGED" if m["S"] == "U" else "CHANGED",
+            "confidentialityImpact": IMPACT[m["C"]],
+            "integrityImpact": IMPACT[m["I"]],
+            "availabilityImpact": IMPACT[m["A"]],
+        },
+        "exploitabilityScore": expl,
+        "impactScore": impact,
+    }
+
+
+class Generator:
+    """Deterministic synthetic NVD records (seeded), with a Zipf-like product popularity."""
+
+    def __init__(self, seed: int = 7) -> None:
+        self.rng = random.Random(seed)
+        rng = self.rng
+        self.vendors = [f"vendor{n:05d}" for n in range(20_000)]
+        self.products = [
+            (rng.choice(self.vendors), f"product_{n:05d}", rng.choice("aaaaaao"))
+            for n in range(60_000)
+        ]
+        self.devices = [
+            (f"medvendor{n:03d}", f"device_{n:04d}") for n in range(2_000)
+        ]  # firmware + hardware pairs
+
+    def _product(self) -> tuple[str, str, str]:
+        # Popular products get most of the ranges (paretovariate ~ Zipf).
+        index = min(int(self.rng.paretovariate(1.2)) - 1, len(self.products) - 1)
+        if self.rng.random() < 0.7:
+            index = self.rng.randrange(len(self.products))
+        return self.products[index]
+
+    def _match(self, part: str, vendor: str, product: str, vulnerable: bool) -> dict[str, Any]:
+        rng = self.rng
+        entry: dict[str, Any] = {"vulnerable": vulnerable}
+        if not vulnerable:
+            version = "-"
+        elif rng.random() < 0.6:
+            version = "*"
+        else:
+            version = _version(rng)
+        entry["criteria"] = f"cpe:2.3:{part}:{vendor}:{product}:{version}:*:*:*:*:*:*:*"
+        if version == "*":
+            roll = rng.random()
+            if roll < 0.45:
+                entry["versionEndExcluding"] = _version(rng)
+            elif roll < 0.65:
+                entry["versionEndIncluding"] = _version(rng)
+            elif roll < 0.9:
+                entry["versionStartIncluding"] = _version(rng)
+                entry["versionEndExcluding"] = _version(rng)
+            else:
+                entry["versionStartExcluding"] = _version(rng)
+                entry["versionEndIncluding"] = _version(rng)
+        entry["matchCriteriaId"] = "%08X-%04X-%04X-%04X-%012X" % (  # noqa: UP031
+            rng.getrandbits(32),
+            rng.getrandbits(16),
+            rng.getrandbits(16),
+            rng.getrandbits(16),
+            rng.getrandbits(48),
+        )
+        return entry
+
+    def _configurations(self) -> list[dict[str, Any]]:
+        rng = self.rng
+        roll = rng.random()
+        if roll < 0.2:
+            return []  # NVD's backlog: not analysed yet
+        if roll < 0.3:
+            # Firmware running on hardware: AND of a firmware node and a hardware node.
+            vendor, device = rng.choice(self.devices)
+            firmware = [
+                self._match("o", vendor, f"{device}_firmware", True)
+                for _ in range(rng.randint(1, 4))
+            ]
+            hardware = [self._match("h", vendor, device, False) for _ in range(rng.randint(1, 2))]
+            return [
+                {
+                    "operator": "AND",
+                    "nodes": [
+                        {"operator": "OR", "negate": False, "cpeMatch": firmware},
+                        {"operator": "OR", "negate": False, "cpeMatch": hardware},
+                    ],
+                }
+            ]
+        count = min(int(rng.expovariate(1 / 4.5)) + 1, 400)
+        vendor, product, part = self._product()
+        matches = []
+        for _ in range(count):
+            if rng.random() < 0.2:
+                vendor, product, part = self._product()
+            matches.append(self._match(part, vendor, product, True))
+        return [{"nodes": [{"operator": "OR", "negate": False, "cpeMatch": matches}]}]
+
+    def record(self, cve_id: str, year: int) -> dict[str, Any]:
+        rng = self.rng
+        words = rng.choices(WORDS, k=rng.randint(25, 70))
+        description = " ".join(words).capitalize() + "."
+        published = f"{year}-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}T" + _clock(rng)
+        modified_year = min(2026, year + rng.randint(0, 4))
+        last_modified = (
+            f"{modified_year}-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}T" + _clock(rng)
+        )
+        status = "Rejected" if rng.random() < 0.01 else rng.choice(STATUSES)
+        metrics: dict[str, Any] = {}
+        if status != "Rejected" and rng.random() < 0.9:
+            metrics["cvssMetricV31"] = [_cvss31(rng, "nvd@nist.gov", "Primary")]
+            if rng.random() < 0.4:
+                metrics["cvssMetricV31"].append(_cvss31(rng, "cna@example.org", "Secondary"))
+        if year < 2016 and rng.random() < 0.8:
+            metrics["cvssMetricV2"] = [
+                {
+                    "source": "nvd@nist.gov",
+                    "type": "Primary",
+                    "cvssData": {
+                        "version": "2.0",
+                        "vectorString": "AV:N/AC:L/Au:N/C:P/I:P/A:P",
+                        "baseScore": 7.5,
+                    },
+                    "baseSeverity": "HIGH",
+                    "exploitabilityScore": 10.0,
+                    "impactScore": 6.4,
+                }
+            ]
+        cve: dict[str, Any] = {
+            "id": cve_id,
+            "sourceIdentifier": "cna@example.org",
+            "published": published,
+            "lastModified": max(published, last_modified),
+            "vulnStatus": status,
+            "cveTags": [],
+            "descriptions": [
+                {"lang": "en", "value": description},
+                {"lang": "es", "value": "Desbordamiento de búfer. " + description[:120]},
+            ],
+            "metrics": metrics,
+            "weaknesses": [
+                {
+                    "source": "nvd@nist.gov",
+                    "type": "Primary",
+                    "description": [{"lang": "en", "value": rng.choice(CWES)}],
+                }
+            ],
+            "configurations": [] if status == "Rejected" else self._configurations(),
+            "references": [
+                {
+                    "url": f"https://{rng.choice(self.vendors)}.example.com/advisory/{cve_id}",
+                    "source": "cna@example.org",
+                    "tags": rng.sample(["Vendor Advisory", "Patch", "Third Party Advisory"], 1),
+                }
+                for _ in range(rng.randint(1, 6))
+            ],
+        }
+        if not cve["configurations"]:
+            del cve["configurations"]
+        return {"cve": cve}
+
+
+def generate(folder: Path, records: int, seed: int = 7) -> tuple[list[Path], int, int]:
+    """Yearly NVD 2.0 feed files; (paths, records, cpeMatch entries)."""
+    gen = Generator(seed)
+    years = list(range(2002, 2027))
+    # NVD grew from a few thousand to ~45,000 records a year.
+    weights = [1 + (y - 2002) ** 1.6 for y in years]
+    total = sum(weights)
+    counts = [int(records * w / total) for w in weights]
+    counts[-1] += records - sum(counts)
+    paths: list[Path] = []
+    ranges = 0
+    for year, count in zip(years, counts, strict=True):
+        items = []
+        for n in range(count):
+            item = gen.record(f"CVE-{year}-{1000 + n:05d}", year)
+            for config in item["cve"].get("configurations", []):
+                for node in config["nodes"]:
+                    ranges += len(node["cpeMatch"])
+            items.append(item)
+        doc = {
+            "resultsPerPage": count,
+            "startIndex": 0,
+            "totalResults": count,
+            "format": "NVD_CVE",
+            "version": "2.0",
+            "timestamp": "2026-11-20T03:00:00.000",
+            "vulnerabilities": items,
+        }
+        path = folder / f"nvdcve-2.0-{year}.json"
+        # NVD's feeds are indented; indent=1 keeps the shape at a moderate size.
+        path.write_text(json.dumps(doc, indent=1, ensure_ascii=False), encoding="utf-8")
+        paths.append(path)
+    return paths, records, ranges
+
+
+# --- cve-bin-tool's --import-json layout --------------------------------------------------------
+
+
+def to_cbt_export(paths: list[Path], out: Path) -> int:
+    """The records in cve-bin-tool 3.4's export layout; the number of rows written.
+
+    Mirrors cve_bin_tool.data_sources.nvd_source.NVD_Source.format_data_api2: one
+    cve_severity row per record (v3.1 metric first, else v2) and one cve_range row per cpeMatch
+    entry; rejected records are left out, as medshield leaves them out.
+    """
+    severity_dir = out / "cve_severity"
+    range_dir = out / "cve_range"
+    severity_dir.mkdir(parents=True)
+    range_dir.mkdir(parents=True)
+    rows = 0
+    years: list[str] = []
+    for path in paths:
+        year = path.stem.rsplit("-", 1)[-1]
+        doc = json.loads(path.read_text(encoding="utf-8"))
+        severities = []
+        ranges = []
+        for item in doc["vulnerabilities"]:
+            cve = item["cve"]
+            if cve["vulnStatus"] == "Rejected":
+                continue
+            description = next(d["value"] for d in cve["descriptions"] if d["lang"] == "en")
+            metric = cve["metrics"].get("cvssMetricV31") or cve["metrics"].get("cvssMetricV2")
+            data = metric[0]["cvssData"] if metric else {}
+            severities.append(
+                {
+                    "cve_number": cve["id"],
+                    "severity": data.get("baseSeverity", metric[0].get("baseSeverity"))
+                    if metric
+                    else "unknown",
+                    "description": description,
+                    "score": data.get("baseScore", "unknown"),
+                    "cvss_version": int(float(data["version"])) if data else "unknown",
+                    "cvss_vector": data.get("vectorString", "unknown"),
+                    "data_source": "NVD",
+                    "last_modified": cve["lastModified"],
+                }
+            )
+            for config in cve.get("configurations", []):
+                for node in config["nodes"]:
+                    for match in node["cpeMatch"]:
+                        parts = match["criteria"].split(":")
+                        ranges.append(
+                            {
+                                "cve_number": cve["id"],
+                                "vendor": parts[3],
+                                "product": parts[4],
+                                "version": parts[5],
+                                "versionStartIncluding": match.get("versionStartIncluding", ""),
+                                "versionStartExcluding": match.get("versionStartExcluding", ""),
+                                "versionEndIncluding": match.get("versionEndIncluding", ""),
+                                "versionEndExcluding": match.get("versionEndExcluding", ""),
+                                "data_source": "NVD",
+                            }
+                        )
+        (severity_dir / f"{year}.json").write_text(json.dumps(severities))
+        (range_dir / f"{year}.json").write_text(json.dumps(ranges))
+        years.append(year)
+        rows += len(severities) + len(ranges)
+    metadata = {"timestamp": time.time(), "db": {"cve_severity": years, "cve_range": years}}
+    (out / "metadata.json").write_text(json.dumps(metadata))
+    return rows
+
+
+def cbt_prepare(cbt_bin: Path, home: Path, export: Path) -> str | None:
+    """Set up a temporary HOME for cve-bin-tool; None when ready, else why it cannot run."""
+    if not cbt_bin.exists():
+        return f"{cbt_bin} is missing (see the module docstring to create its venv)"
+    # --import-json runs only when a cve.db already exists: an empty one with its schema.
+    code = (
+        "import sys; from cve_bin_tool.cvedb import CVEDB; db = CVEDB(); "
+        "db.init_database(); print(db.dbpath)"
+    )
+    python = cbt_bin.parent / "python"
+    (home / ".cache" / "cve-bin-tool").mkdir(parents=True, exist_ok=True)
+    result = subprocess.run(
+        [str(python), "-c", code],
+        env={**os.environ, "HOME": str(home)},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if result.returncode != 0:
+        return "cannot create its database: " + result.stderr.strip()[-400:]
+    return None
+
+
+def cbt_import(cbt_bin: Path, home: Path, export: Path) -> tuple[float, float, int, str]:
+    """(seconds, peak MB, rows in cve_range + cve_severity, error text) of one import."""
+    start = time.perf_counter()
+    result = subprocess.run(
+        [
+            "/usr/bin/time",
+            "-f",
+            "MAXRSS %M",
+            str(cbt_bin),
+            "--import-json",
+            str(export),
+            "--ignore-sig",
+            "--offline",
+        ],  # fmt: skip
+        env={**os.environ, "HOME": str(home)},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    elapsed = time.perf_counter() - start
+    peak = 0.0
+    for line in result.stderr.splitlines():
+        if line.startswith("MAXRSS "):
+            peak = int(line.split()[1]) / 1024
+    db = home / ".cache" / "cve-bin-tool" / "cve.db"
+    rows = 0
+    if db.exists():
+        with sqlite3.connect(db) as conn:
+            for table in ("cve_severity", "cve_range"):
+                try:
+                    rows += conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]  # noqa: S608
+                except sqlite3.Error:
+                    pass
+    error = "" if result.returncode == 0 else (result.stdout + result.stderr)[-800:]
+    return elapsed, peak, rows, error
+
+
+# --- medshield -----------------------------------------------------------------------------------
+
+
+def medshield_import(paths: list[Path], work: Path) -> tuple[float, float, str]:
+    """(seconds, peak MB, output) of ``medshield feeds import`` into a fresh SQLite database."""
+    db = work / "bench.sqlite3"
+    for suffix in ("", "-wal", "-shm", "-journal"):
+        Path(f"{db}{suffix}").unlink(missing_ok=True)
+    env = dict(os.environ)
+    env["MEDSHIELD_DATA_DIR"] = str(work)
+    env["DATABASE_URL"] = f"sqlite:///{db}"
+    env["MEDSHIELD_MAX_UPLOAD_MB"] = "4000"
+    env["DJANGO_SETTINGS_MODULE"] = "medshield.settings"
+    subprocess.run(
+        [str(BIN / "medshield"), "migrate", "--no-input", "-v", "0"],
+        env=env,
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
+    start = time.perf_counter()
+    result = subprocess.run(
+        [
+            "/usr/bin/time",
+            "-f",
+            "MAXRSS %M",
+            str(BIN / "medshield"),
+            "feeds",
+            "import",
+            *map(str, paths),
+        ],  # fmt: skip
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    elapsed = time.perf_counter() - start
+    peak = 0.0
+    for line in result.stderr.splitlines():
+        if line.startswith("MAXRSS "):
+            peak = int(line.split()[1]) / 1024
+    if result.returncode != 0:
+        raise SystemExit(f"medshield feeds import failed:\n{result.stdout}\n{result.stderr}")
+    with sqlite3.connect(db) as conn:
+        vulns = conn.execute("SELECT count(*) FROM vulns_vulnerability").fetchone()[0]
+        matches = conn.execute("SELECT count(*) FROM vulns_cpematch").fetchone()[0]
+    return elapsed, peak, f"{vulns:,} vulnerabilities, {matches:,} CPE match rows"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawTextHelpFormatter
+    )
+    parser.add_argument("--records", type=int, default=400_000)
+    parser.add_argument("--runs", type=int, default=1, help="interleaved runs; medians reported")
+    parser.add_argument("--no-peer", action="store_true", help="skip cve-bin-tool")
+    parser.add_argument("--cbt-venv", default="/tmp/cbt-venv", help="cve-bin-tool 3.4's venv")
+    parser.add_argument("--keep", action="store_true", help="keep the temporary folder")
+    args = parser.parse_args()
+
+    work = Path(tempfile.mkdtemp(prefix="medshield-nvd-bench-"))
+    try:
+        feeds = work / "nvd"
+        feeds.mkdir()
+        t0 = time.perf_counter()
+        paths, records, ranges = generate(feeds, args.records)
+        size = sum(p.stat().st_size for p in paths)
+        print(
+            f"generated {records:,} NVD records, {ranges:,} cpeMatch entries in {len(paths)} "
+            f"yearly files ({size / 1e6:,.0f} MB) in {time.perf_counter() - t0:.1f} s"
+        )
+
+        cbt_bin = Path(args.cbt_venv) / "bin" / "cve-bin-tool"
+        peer_error: str | None = "skipped (--no-peer)" if args.no_peer else None
+        export = work / "cbt-export"
+        if peer_error is None:
+            t0 = time.perf_counter()
+            rows = to_cbt_export(paths, export)
+            print(
+                f"flattened the same records into cve-bin-tool's export layout: {rows:,} rows "
+                f"(not timed: {time.perf_counter() - t0:.1f} s)"
+            )
+        ours: list[tuple[float, float]] = []
+        theirs: list[tuple[float, float]] = []
+        for run in range(args.runs):
+            elapsed, peak, counts = medshield_import(paths, work)
+            ours.append((elapsed, peak))
+            print(
+                f"[run {run + 1}] medshield feeds import: {elapsed:.1f} s "
+                f"({records / elapsed:,.0f} records/s), peak RSS {peak:,.0f} MB; {counts}"
+            )
+            if peer_error is None:
+                home = work / f"cbt-home-{run}"
+                home.mkdir()
+                peer_error = cbt_prepare(cbt_bin, home, export)
+                if peer_error is None:
+                    elapsed, peak, rows, error = cbt_import(cbt_bin, home, export)
+                    if error or not rows:
+                        peer_error = f"import failed: {error or 'no rows imported'}"
+                    else:
+                        theirs.append((elapsed, peak))
+                        print(
+                            f"[run {run + 1}] cve-bin-tool --import-json: {elapsed:.1f} s, "
+                            f"peak RSS {peak:,.0f} MB; {rows:,} rows"
+                        )
+                shutil.rmtree(home, ignore_errors=True)
+        our_time = statistics.median(t for t, _ in ours)
+        our_peak = max(p for _, p in ours)
+        print()
+        print(
+            f"medshield:    {our_time:.1f} s for {records:,} records / {ranges:,} ranges "
+            f"({records / our_time:,.0f} records/s), peak {our_peak:,.0f} MB"
+        )
+        if theirs:
+            their_time = statistics.median(t for t, _ in theirs)
+            print(f"cve-bin-tool: {their_time:.1f} s, peak {max(p for _, p in theirs):,.0f} MB")
+            print(f"ratio: medshield is {their_time / our_time:.2f}x cve-bin-tool's speed")
+        else:
+            print(f"cve-bin-tool: not measured: {peer_error}")
+    finally:
+        if args.keep:
+            print(f"kept {work}")
+        else:
+            shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
