@@ -59,3 +59,21 @@ def test_output_writes_json_without_loading(tmp_path: Path) -> None:
     assert doc["format"] == "medshield-register"
     assert 550 <= len(doc["assets"]) <= 650
     assert not Asset.objects.exists()
+
+
+@pytest.mark.django_db
+def test_the_demo_brings_evidence_that_discovery_reconciles() -> None:
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    from medshield.discovery.models import ObservationSource
+
+    call_command("demo_load", stdout=StringIO(), stderr=StringIO())
+    assert ObservationSource.objects.count() == 2
+    out = StringIO()
+    call_command("discover_drift", "--format", "json", stdout=out)
+    import json
+
+    drift = json.loads(out.getvalue())
+    assert len(drift["unknown_hosts"]) == 3 and len(drift["undeclared_flows"]) == 1

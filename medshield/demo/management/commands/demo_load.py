@@ -6,6 +6,7 @@ import json
 import sys
 import time
 from collections import Counter
+from pathlib import Path
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
@@ -67,12 +68,26 @@ class Command(BaseCommand):
             raise CommandError(
                 f"the importer refused the demo document: {len(exc.errors)} error(s)", returncode=1
             ) from None
+        if opts["assets"] == 0:
+            self._evidence()
         seconds = time.perf_counter() - started
         self._summary(doc)
         self.stdout.write(
             f"demo loaded in {seconds:.1f} s: {result.created} created, "
             f"{result.updated} updated, {result.deleted} deleted"
         )
+
+    def _evidence(self) -> None:
+        """The standard demo comes with a network scan and a Zeek log in which a few devices
+        are missing from the register and one flow is undeclared, so Discovery has something
+        to show on the first visit."""
+        from medshield.discovery.observe import import_file
+
+        folder = Path(__file__).resolve().parents[3] / "discovery" / "demo"
+        for path in sorted(folder.iterdir()):
+            if path.suffix in {".xml", ".log"}:
+                outcome = import_file(path, actor=Actor(user_id=None, name="demo (cli)"))
+                self.stdout.write(f"evidence {path.name}: {outcome.source}")
 
     def _write(self, doc: dict[str, Any], path: str) -> None:
         text = json.dumps(doc, ensure_ascii=False, indent=1)
