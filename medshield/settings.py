@@ -141,6 +141,8 @@ SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 
 MAX_UPLOAD_MB = envint("MEDSHIELD_MAX_UPLOAD_MB", 50)
+# Seconds Graphviz may spend on one diagram before it is stopped (a worker must not be pinned).
+DIAGRAM_TIMEOUT = envint("MEDSHIELD_DIAGRAM_TIMEOUT", 120)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 DATA_UPLOAD_MAX_NUMBER_FIELDS = 5000

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import logging
 import re
+import subprocess
 
 import graphviz
+from django.conf import settings
+from graphviz.backend import dot_command, execute
 
 FORMATS = {"svg": "image/svg+xml", "png": "image/png", "pdf": "application/pdf"}
 
@@ -36,6 +39,8 @@ def render(dot: str, fmt: str) -> bytes:
     try:
         return _pipe(dot, fmt, renderer)
     except RenderError as first:
+        if "took longer" in str(first):
+            raise  # a plainer layout of the same size would time out as well
         log.warning("Graphviz failed (%s); drawing again with a plainer layout", first)
         try:
             return _pipe(_simpler(dot), fmt, renderer)
@@ -44,8 +49,23 @@ def render(dot: str, fmt: str) -> bytes:
 
 
 def _pipe(dot: str, fmt: str, renderer: str | None) -> bytes:
+    # graphviz.pipe() has no timeout; the package's own command builder and runner (what pipe
+    # calls) pass one to subprocess, which kills a layout that runs away.
+    command = dot_command.command("dot", fmt, renderer=renderer)
     try:
-        return graphviz.pipe("dot", fmt, dot.encode("utf-8"), renderer=renderer, quiet=True)
+        process = execute.run_check(
+            command,
+            input=dot.encode("utf-8"),
+            capture_output=True,
+            quiet=True,
+            timeout=settings.DIAGRAM_TIMEOUT,
+        )
+        return bytes(process.stdout)
+    except subprocess.TimeoutExpired:
+        raise RenderError(
+            f"Graphviz took longer than {settings.DIAGRAM_TIMEOUT} s; narrow the diagram with a "
+            "filter or keep large subnets collapsed (MEDSHIELD_DIAGRAM_TIMEOUT raises the limit)"
+        ) from None
     except graphviz.CalledProcessError as exc:
         stderr = exc.stderr.decode("utf-8", "replace") if exc.stderr else str(exc)
         raise RenderError(stderr.strip()) from None

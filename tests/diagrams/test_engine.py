@@ -198,3 +198,11 @@ def test_a_layout_graphviz_cannot_do_falls_back_to_a_plainer_one(monkeypatch) ->
     svg = rendering.render(dot.network(hospital(3)), "svg")
     assert svg.startswith(b"<?xml") and len(calls) == 2
     assert "lhead=" not in calls[1] and 'newrank="true"' not in calls[1]
+
+
+def test_a_layout_that_runs_too_long_is_stopped_with_advice(settings) -> None:  # type: ignore[no-untyped-def]
+    from medshield.diagrams.render import RenderError
+
+    settings.DIAGRAM_TIMEOUT = 0.001
+    with pytest.raises(RenderError, match="took longer than"):
+        render(dot.network(hospital(300), dot.Options(collapse=False)), "svg")

@@ -4,6 +4,7 @@ import os
 import sys
 from typing import Any
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandParser
 
 
@@ -34,6 +35,10 @@ class Command(BaseCommand):
             str(opts["threads"]),
             "--access-logfile",
             "-",
+            # Longer than Graphviz may take on one diagram (MEDSHIELD_DIAGRAM_TIMEOUT), so such a
+            # request ends with its own message rather than a killed worker.
+            "--timeout",
+            str(settings.DIAGRAM_TIMEOUT + 30),
         ]
         self.stdout.write(f"medshield serving on http://{opts['bind']}/", ending="\n")
         self.stdout.flush()
