@@ -146,9 +146,14 @@ class AssetForm(forms.ModelForm):  # type: ignore[type-arg]
         (_("Notes"), ("notes",)),
     )
 
+    #: when the asset was last saved as this form shows it; a save over a newer version is
+    #: refused, so two people editing one asset cannot overwrite each other unseen
+    version = forms.CharField(required=False, widget=forms.HiddenInput)
+
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         if self.instance.pk:
+            self.fields["version"].initial = self.instance.last_updated.isoformat()
             # A disabled field ignores whatever the browser posts, so the tag cannot be changed.
             self.fields["asset_tag"].disabled = True
             self.fields["asset_tag"].help_text = _("The asset tag cannot be changed.")
@@ -164,6 +169,23 @@ class AssetForm(forms.ModelForm):  # type: ignore[type-arg]
                 widget.attrs.setdefault("class", "form-control")
         for name in ("department", "manufacturer"):
             self.fields[name].widget.attrs["list"] = f"{name}-options"
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        if self.instance.pk:
+            stored = Asset.objects.filter(pk=self.instance.pk).values_list(
+                "last_updated", flat=True
+            )
+            current = stored.first()
+            if current is not None and self.data.get("version") != current.isoformat():
+                raise forms.ValidationError(
+                    _(
+                        "Someone else saved this asset after you opened it. Open it again to "
+                        "see their change, then make yours."
+                    ),
+                    code="stale",
+                )
+        return data
 
     def full_clean(self) -> None:
         super().full_clean()

@@ -251,10 +251,16 @@ def _datalists() -> dict[str, Any]:
 
 def _asset_form(request: HttpRequest, asset: Asset | None) -> HttpResponse:
     form = AssetForm(request.POST or None, instance=asset)
-    if request.method == "POST" and form.is_valid():
+    with transaction.atomic():
+        if asset is not None and request.method == "POST":
+            # Hold the row while the form checks its version and saves (PostgreSQL; SQLite's
+            # write transaction already excludes other writers).
+            Asset.objects.select_for_update().filter(pk=asset.pk).first()
+        valid = request.method == "POST" and form.is_valid()
         # save() goes through ChangeLoggedModel.save, which records the change under the user
         # that ChangeActorMiddleware set for this request.
-        saved = form.save()
+        saved = form.save() if valid else None
+    if saved is not None:
         if asset is None:
             messages.success(request, _("Asset {tag} created.").format(tag=saved.asset_tag))
         else:

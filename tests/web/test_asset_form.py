@@ -28,6 +28,8 @@ def form_data(asset: Asset, **changes: object) -> dict[str, object]:
         "room": asset.room_id or "",
         "rack": asset.rack_id or "",
         "notes": asset.notes,
+        # the version the form was opened at, as the page's hidden field carries it
+        "version": Asset.objects.get(pk=asset.pk).last_updated.isoformat() if asset.pk else "",
     }
     if asset.handles_patient_data:
         data["handles_patient_data"] = "on"
@@ -119,3 +121,16 @@ def test_it_refuses_to_delete_a_host_with_guests(engineer_client, hospital) -> N
     response = engineer_client.post(reverse("asset-delete", args=["SV-000001"]))
     assert response.status_code == 302
     assert Asset.objects.filter(asset_tag="SV-000001").exists()
+
+
+def test_a_save_over_someone_elses_newer_change_is_refused(engineer_client, hospital) -> None:  # type: ignore[no-untyped-def]
+    url = reverse("asset-edit", args=["ME-000101"])
+    opened = form_data(hospital.pump, software_version="3.0.1")
+    other = Asset.objects.get(pk=hospital.pump.pk)
+    other.owner = "ME室"
+    other.save()  # someone else saved after the form was opened
+    response = engineer_client.post(url, opened)
+    assert response.status_code == 400
+    assert response.context["form"].non_field_errors().as_data()[0].code == "stale"
+    pump = Asset.objects.get(pk=hospital.pump.pk)
+    assert (pump.software_version, pump.owner) == ("2.1.0", "ME室")
