@@ -78,7 +78,8 @@ TEMPLATES = [
 def _database() -> dict[str, object]:
     url = os.environ.get("DATABASE_URL")
     if not url:
-        DATA_DIR.mkdir(parents=True, exist_ok=True)
+        # Owner-only: the database is a map of the hospital's weak points.
+        DATA_DIR.mkdir(mode=0o700, parents=True, exist_ok=True)
         url = f"sqlite:///{DATA_DIR / 'medshield.sqlite3'}"
     config: dict[str, object] = dict(dj_database_url.parse(url, conn_max_age=60))
     if config["ENGINE"] == "django.db.backends.sqlite3":

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import secrets
 import time
@@ -45,7 +46,7 @@ FIELD_LABELS: dict[str, Any] = {
 
 def _upload_dir() -> Path:
     path = Path(settings.DATA_DIR) / "uploads"
-    path.mkdir(parents=True, exist_ok=True)
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
     return path
 
 
@@ -100,7 +101,10 @@ def import_upload(request: HttpRequest) -> HttpResponse:
             _forget(request)
             _remove_stale_uploads()
             token = secrets.token_urlsafe(24)
-            _upload_path(token).write_bytes(data)
+            # Owner-only: an uploaded register is a map of the hospital's weak points.
+            fd = os.open(_upload_path(token), os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(data)
             request.session[SESSION_KEY] = {
                 "token": token,
                 "name": upload.name[:200],  # shown only, never used as a path
