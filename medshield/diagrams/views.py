@@ -32,14 +32,18 @@ MAX_EXPAND = 50
 class DiagramForm(forms.Form):
     """The filters of a diagram page (all optional)."""
 
-    site = forms.ModelChoiceField(Site.objects.all(), required=False, label=_("Site"))
+    site = forms.ModelChoiceField(
+        Site.objects.all(), required=False, label=_("Site"), empty_label="—"
+    )
     building = forms.ModelChoiceField(
         Building.objects.select_related("site"), required=False, label=_("Building")
     )
     floor = forms.ModelChoiceField(
         Floor.objects.select_related("building"), required=False, label=_("Floor")
     )
-    zone = forms.ModelChoiceField(Zone.objects.all(), required=False, label=_("Zone"))
+    zone = forms.ModelChoiceField(
+        Zone.objects.all(), required=False, label=_("Zone"), empty_label="—"
+    )
     subnet = forms.ModelChoiceField(Subnet.objects.all(), required=False, label=_("Subnet"))
     department = forms.ChoiceField(required=False, label=_("Department"))
     at = forms.DateField(
