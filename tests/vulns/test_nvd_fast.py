@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 from pathlib import Path
 from typing import Any
@@ -54,3 +55,64 @@ def test_a_large_file_imports_in_several_batches(tmp_path: Path) -> None:
     again = import_path(str(path))
     assert (again.created, again.updated, again.unchanged) == (0, 0, 4500)
     assert CpeMatch.objects.count() == 4500 * per_record
+
+
+@pytest.mark.parametrize("chunk", [1, 7, 1 << 20])
+def test_the_reader_finds_every_record_whatever_the_read_size(
+    monkeypatch: pytest.MonkeyPatch, chunk: int
+) -> None:
+    from medshield.vulns.importers import nvd
+
+    monkeypatch.setattr(nvd, "_CHUNK", chunk)
+    records = [
+        {"id": f"CVE-2030-{n:05d}", "n": 12345 + n, "t": "caf\u00e9 \u6f22"} for n in range(5)
+    ]
+    body = {"resultsPerPage": 5, "vulnerabilities": [{"cve": r} for r in records], "after": 1.5}
+    for text in (json.dumps(body), json.dumps(body, indent=2, ensure_ascii=False)):
+        reader = nvd._JSONStream(io.BytesIO(text.encode()))
+        assert [item["cve"] for item in nvd._items(reader)] == records
+        assert reader.peek() == ""
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        '{"vulnerabilities": [{"cve": {"id": "CVE-2030-00001"}}',
+        '{"vulnerabilities": [{"cve": {"id": "CVE-2030-00001"}} {"cve": {}}]}',
+        '{"vulnerabilities": []} trailing',
+        '{"vulnerabilities": [{"cve": {"id": "CVE-2030-00001", "n": 12',
+    ],
+)
+def test_the_reader_refuses_malformed_json(text: str) -> None:
+    from medshield.vulns.importers import nvd
+
+    with pytest.raises(nvd._Malformed):
+        reader = nvd._JSONStream(io.BytesIO(text.encode()))
+        list(nvd._items(reader))
+        if reader.peek():
+            raise nvd._Malformed("trailing")
+
+
+@pytest.mark.parametrize("text", ["-12.5e+3", "[1, -12.5e+3]", '{"a": 123456}'])
+def test_a_number_cut_by_a_read_is_read_whole(monkeypatch: pytest.MonkeyPatch, text: str) -> None:
+    from medshield.vulns.importers import nvd
+
+    monkeypatch.setattr(nvd, "_CHUNK", 1)
+    for tail in ("", " ", "\n"):
+        reader = nvd._JSONStream(io.BytesIO((text + tail).encode()))
+        assert reader.value() == json.loads(text)
+        assert reader.peek() == ""
+
+
+def test_an_error_early_in_a_large_file_is_refused_without_reading_on(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from medshield.vulns.importers import nvd
+
+    monkeypatch.setattr(nvd, "_CHUNK", 4096)
+    good = ", ".join(json.dumps({"cve": {"id": f"CVE-2030-{n:05d}"}}) for n in range(5000))
+    data = ('{"vulnerabilities": [{"cve": {"id": x}}, ' + good + "]}").encode()
+    stream = io.BytesIO(data)
+    with pytest.raises(nvd._Malformed, match="Expecting value"):
+        list(nvd._items(nvd._JSONStream(stream)))
+    assert stream.tell() < 10_000 < len(data)

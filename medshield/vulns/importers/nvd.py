@@ -1,7 +1,8 @@
 """NVD CVE API 2.0 JSON: API responses, the NVD 2.0 feed files, and single ``cve`` records.
 
-Records are streamed with ijson (yajl2_c), so a yearly feed of hundreds of megabytes is read in
-constant memory, and written in batches. A record is updated only when its ``lastModified`` is
+Records are streamed: the file is read in chunks and each record parsed whole by the C decoder
+of :mod:`json`, so a yearly feed of hundreds of megabytes is read in constant memory, and written
+in batches. A record is updated only when its ``lastModified`` is
 later than the one stored; an older or equal one is left alone, which makes a re-import write
 nothing. Its ``configurations`` are flattened into :class:`~medshield.vulns.models.CpeMatch`
 rows (replaced as a whole when the record changes).
@@ -11,13 +12,14 @@ Spec: https://nvd.nist.gov/developers/vulnerabilities ("CVE API" response schema
 
 from __future__ import annotations
 
+import codecs
 import contextlib
 import datetime
+import json
 import re
 from collections.abc import Iterator
 from typing import Any
 
-import ijson
 from django.db import connection
 from django.utils.translation import gettext as _
 
@@ -27,7 +29,6 @@ from medshield.vulns.importers.base import (
     FeedRejected,
     ImportStats,
     Progress,
-    check_depth,
     cvss3_from_vector,
     cvss4_from_vector,
     decimal_score,
@@ -63,15 +64,143 @@ _MATCH_FIELDS = (
 )
 
 
+#: text decoded per read; a record is parsed from it as a whole by the C JSON decoder
+_CHUNK = 1 << 20
+#: the largest a single record (or any other top-level value) may be; NVD's largest are ~1 MB
+_MAX_VALUE = 64 << 20
+_SPACE = re.compile(r"[ \t\n\r]*")
+_NUMBER_TAIL = re.compile(r"[0-9.eE+-]*")
+_NUMBERS = (int, float)
+
+
+class _JSONStream:
+    """A JSON text read in chunks, each top-level value or record parsed whole by ``json``.
+
+    The C decoder of the standard library is faster than an event parser building the same
+    objects, and its own recursion limit (about a thousand levels) bounds the nesting: a deeper
+    value raises RecursionError at once, without a walk over every value of every record.
+    """
+
+    def __init__(self, stream: Any) -> None:
+        self.stream = stream
+        self.decoder = codecs.getincrementaldecoder("utf-8")()
+        self.scan = json.JSONDecoder().raw_decode
+        self.buf = ""
+        self.pos = 0
+        self.eof = False
+
+    def _fill(self) -> bool:
+        """Read more text; False at the end of the file."""
+        if self.eof:
+            return False
+        pending = len(self.buf) - self.pos
+        if pending > _MAX_VALUE:
+            raise FeedRejected(
+                _("a value of the JSON is larger than {mb} MB; refused").format(mb=_MAX_VALUE >> 20)
+            )
+        data = self.stream.read(max(_CHUNK, pending))
+        try:
+            text = self.decoder.decode(data, final=not data)
+        except UnicodeDecodeError:
+            raise FeedRejected(_("the file is not UTF-8 text")) from None
+        self.eof = not data
+        self.buf = self.buf[self.pos :] + text
+        self.pos = 0
+        return True
+
+    def peek(self) -> str:
+        """The next character that is not white space ("" at the end of the file)."""
+        while True:
+            self.pos = _SPACE.match(self.buf, self.pos).end()
+            if self.pos < len(self.buf):
+                return self.buf[self.pos]
+            if not self._fill():
+                return ""
+
+    def expect(self, chars: str) -> str:
+        char = self.peek()
+        if not char or char not in chars:
+            raise _Malformed(f"expected {chars!r} at {char!r}" if char else "unexpected end")
+        self.pos += 1
+        return char
+
+    def value(self) -> Any:
+        """The next value, parsed whole."""
+        if not self.peek():
+            raise _Malformed("unexpected end")
+        while True:
+            try:
+                value, end = self.scan(self.buf, self.pos)
+            except json.JSONDecodeError as exc:
+                # Only an error at the end of the text read may be a value cut by the read; an
+                # error before it is the file's, and is reported without reading on.
+                if _cut_short(exc, len(self.buf)) and self._fill():
+                    continue
+                raise _Malformed(str(exc)) from None
+            except RecursionError:
+                raise FeedRejected(
+                    _("a record nests deeper than any NVD record; refused")
+                ) from None
+            # A number followed by nothing but number characters up to the end of the text read
+            # ("1" of "12", "1" of "1.5") may go on in the next read: read on and parse again.
+            if type(value) in _NUMBERS and _NUMBER_TAIL.fullmatch(self.buf, end) and self._fill():
+                continue
+            self.pos = end
+            return value
+
+
+class _Malformed(Exception):
+    """The JSON text is not well formed or ends early."""
+
+
+def _cut_short(error: json.JSONDecodeError, length: int) -> bool:
+    """Whether ``error`` may come from a value that goes on after the ``length`` read so far.
+
+    The decoder reports a string without its closing quote at the string's start, and every
+    other cut (in a number, a word, a ``\\u`` escape, between values) within a few characters
+    of the end.
+    """
+    return error.pos >= length - 16 or error.msg.startswith("Unterminated string")
+
+
+def _items(reader: _JSONStream) -> Iterator[Any]:
+    """The items of the top-level ``vulnerabilities`` array (of every one, as ijson would)."""
+    reader.expect("{")
+    if reader.peek() == "}":
+        reader.pos += 1
+        return
+    while True:
+        if reader.peek() != '"':
+            reader.expect('"')
+        key = reader.value()
+        reader.expect(":")
+        if key == "vulnerabilities" and reader.peek() == "[":
+            reader.pos += 1
+            if reader.peek() == "]":
+                reader.pos += 1
+            else:
+                while True:
+                    yield reader.value()
+                    if reader.expect(",]") == "]":
+                        break
+        else:
+            reader.value()
+        if reader.expect(",}") == "}":
+            return
+
+
 def _records(feed: FeedFile, wrapped: bool) -> Iterator[Any]:
     """The ``cve`` objects of the file, one at a time."""
+    reader = _JSONStream(feed.stream)
     if wrapped:
-        for item in ijson.items(feed.stream, "vulnerabilities.item"):
+        for item in _items(reader):
             if not isinstance(item, dict):
                 raise FeedRejected(_("an entry of 'vulnerabilities' is not an object"))
             yield item.get("cve")
     else:
-        yield from ijson.items(feed.stream, "")
+        yield reader.value()
+    if reader.peek():
+        raise _Malformed("trailing data after the JSON value")
 
 
 def _metric(metrics: dict[str, Any], *keys: str) -> dict[str, Any] | None:
@@ -133,23 +262,35 @@ def _cwes(weaknesses: Any) -> list[str]:
 
 
 def _matches(cve_id: str, configurations: Any, stats: ImportStats) -> list[tuple[Any, ...]]:
-    """The configurations of a record as CpeMatch rows (values in :data:`_MATCH_FIELDS` order)."""
+    """The configurations of a record as CpeMatch rows (values in :data:`_MATCH_FIELDS` order).
+
+    Runs for every range of every record (four per record in NVD), so it is kept lean: one
+    lookup per key, and a plain split of the CPE name unless it holds an escape.
+    """
     rows: list[tuple[Any, ...]] = []
     if not isinstance(configurations, list):
         return rows
+    append = rows.append
     for c, config in enumerate(configurations):
         if not isinstance(config, dict):
             continue
         config_and = str(config.get("operator") or "OR").upper() == "AND"
         config_negate = bool(config.get("negate"))
+        config_no = min(c, 32767)
         for n, node in enumerate(config.get("nodes") or []):
             if not isinstance(node, dict):
                 continue
             node_and = str(node.get("operator") or "OR").upper() == "AND"
             node_negate = bool(node.get("negate"))
+            node_no = min(n, 32767)
             for match in node.get("cpeMatch") or []:
                 criteria = match.get("criteria") if isinstance(match, dict) else None
-                parts = _CPE_SPLIT.split(criteria) if isinstance(criteria, str) else []
+                if isinstance(criteria, str):
+                    parts = (
+                        criteria.split(":") if "\\" not in criteria else _CPE_SPLIT.split(criteria)
+                    )
+                else:
+                    parts = []
                 if len(parts) < 6 or parts[0] != "cpe" or parts[1] != "2.3" or len(criteria) > 400:
                     stats.notes.append(
                         _("{id}: CPE match {criteria!r} is not a CPE 2.3 name; left out").format(
@@ -157,17 +298,20 @@ def _matches(cve_id: str, configurations: Any, stats: ImportStats) -> list[tuple
                         )
                     )
                     continue
-                start = match.get("versionStartIncluding") or match.get("versionStartExcluding")
-                end = match.get("versionEndIncluding") or match.get("versionEndExcluding")
-                rows.append(
+                get = match.get
+                start_incl = get("versionStartIncluding")
+                start = start_incl or get("versionStartExcluding")
+                end_incl = get("versionEndIncluding")
+                end = end_incl or get("versionEndExcluding")
+                append(
                     (
-                        min(c, 32767),
+                        config_no,
                         config_and,
                         config_negate,
-                        min(n, 32767),
+                        node_no,
                         node_and,
                         node_negate,
-                        bool(match.get("vulnerable", True)),
+                        bool(get("vulnerable", True)),
                         criteria,
                         parts[2][:1],
                         parts[3][:150],
@@ -269,10 +413,9 @@ def _merge(row: Vulnerability | None, said: dict[str, Any]) -> dict[str, Any]:
 def import_nvd(feed: FeedFile, *, wrapped: bool, progress: Progress | None) -> ImportStats:
     """Import an NVD CVE API 2.0 file (``wrapped``: a ``{"vulnerabilities": [...]}`` response)."""
     stats = ImportStats()
-    batch: dict[str, dict[str, Any]] = {}
     new_rows = _NewRows()
     with _page_cache():
-        return _import(feed, wrapped, progress, stats, batch, new_rows)
+        return _import(feed, wrapped, progress, stats, new_rows)
 
 
 @contextlib.contextmanager
@@ -302,23 +445,33 @@ def _import(
     wrapped: bool,
     progress: Progress | None,
     stats: ImportStats,
-    batch: dict[str, dict[str, Any]],
     new_rows: _NewRows,
 ) -> ImportStats:
+    for batch in _batches(feed, wrapped, stats):
+        _write(batch, stats, new_rows)
+        if progress:
+            progress(feed.position(), feed.size)
+    if progress:
+        progress(feed.size, feed.size)
+    if not stats.created and not stats.updated and not stats.unchanged and not stats.refused:
+        raise FeedRejected(_("the file holds no CVE records"))
+    return stats
+
+
+def _batches(
+    feed: FeedFile, wrapped: bool, stats: ImportStats
+) -> Iterator[dict[str, dict[str, Any]]]:
+    """What the file says of each record (see :func:`_said`), by batches of :data:`_BATCH`."""
+    batch: dict[str, dict[str, Any]] = {}
+    match_id = CVE_RE.match
     try:
         for position, record in enumerate(_records(feed, wrapped)):
-            if not isinstance(record, dict) or not isinstance(record.get("id"), str):
+            cve_id = record.get("id") if type(record) is dict else None
+            if not isinstance(cve_id, str):
                 raise FeedRejected(
                     _("record {n} has no CVE 'id'; not an NVD CVE record").format(n=position + 1)
                 )
-            cve_id = record["id"]
-            if not check_depth(record):
-                raise FeedRejected(
-                    _("{id}: the record nests deeper than any NVD record; refused").format(
-                        id=cve_id
-                    )
-                )
-            if not CVE_RE.match(cve_id):
+            if not match_id(cve_id):
                 raise FeedRejected(_("{id!r} is not a CVE id").format(id=cve_id))
             modified = parse_datetime(record.get("lastModified"))
             if modified is None:
@@ -331,21 +484,14 @@ def _import(
                 continue
             batch[cve_id] = _said(record, modified, stats)
             if len(batch) >= _BATCH:
-                _write(batch, stats, new_rows)
+                yield batch
                 batch = {}
-                if progress:
-                    progress(feed.position(), feed.size)
         if batch:
-            _write(batch, stats, new_rows)
-    except ijson.JSONError as exc:
+            yield batch
+    except _Malformed as exc:
         raise FeedRejected(
             _("the JSON is malformed or truncated ({error})").format(error=str(exc)[:200])
         ) from None
-    if progress:
-        progress(feed.size, feed.size)
-    if not stats.created and not stats.updated and not stats.unchanged and not stats.refused:
-        raise FeedRejected(_("the file holds no CVE records"))
-    return stats
 
 
 class _NewRows:
@@ -375,44 +521,48 @@ class _NewRows:
                 self.prepare.append(_cached_prep(f))
             else:
                 self.prepare.append(None)
+        #: name -> (position, conversion or None), one lookup per value
+        self.slots = {name: (i, self.prepare[i]) for name, i in self.index.items()}
+        self.id_slot = self.index["vuln_id"]
 
     def row(self, vuln_id: str, values: dict[str, Any]) -> tuple[Any, ...]:
         row = self.template.copy()
-        index = self.index
-        prepare = self.prepare
-        row[index["vuln_id"]] = vuln_id
+        slots = self.slots
+        row[self.id_slot] = vuln_id
         for name, value in values.items():
-            i = index[name]
-            convert = prepare[i]
+            i, convert = slots[name]
             row[i] = value if convert is None or value is None else convert(value)
         return tuple(row)
 
 
 def _sqlite_utc(value: datetime.datetime) -> str:
     """What Django stores in SQLite for an aware datetime when the database time zone is UTC."""
+    if value.tzinfo is datetime.UTC:
+        return value.isoformat(" ")[:-6]  # str() of the naive time, without "+00:00"
     if value.tzinfo is not None:
-        if value.tzinfo is not datetime.UTC:
-            value = value.astimezone(datetime.UTC)
-        value = value.replace(tzinfo=None)
+        value = value.astimezone(datetime.UTC).replace(tzinfo=None)
     return str(value)
 
 
 def _cached_prep(field: Any) -> Any:
-    """The field's own preparation, remembered for hashable values (scores repeat a lot)."""
+    """The field's own preparation, remembered for values that repeat a lot.
+
+    Scores, dates and lists of strings (the CWEs of a record) are remembered; other lists and
+    objects (the CNA's affected entries) are prepared each time.
+    """
     cache: dict[Any, Any] = {}
-    empty: list[Any] = []
 
     def prepare(value: Any) -> Any:
         if isinstance(value, list | dict):
-            if value or not isinstance(value, list):
+            if type(value) is not list or not all(type(v) is str for v in value):
                 return field.get_db_prep_save(value, connection)
-            if not empty:
-                empty.append(field.get_db_prep_save([], connection))
-            return empty[0]
+            key: Any = (list, *value)  # the list's strings, apart from any scalar key
+        else:
+            key = value
         try:
-            return cache[value]
+            return cache[key]
         except KeyError:
-            prepared = cache[value] = field.get_db_prep_save(value, connection)
+            prepared = cache[key] = field.get_db_prep_save(value, connection)
             if len(cache) > 10_000:
                 cache.clear()
             return prepared
