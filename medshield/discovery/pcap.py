@@ -174,6 +174,12 @@ class _Conn:
         self.server = server
 
 
+#: pcapng blocks that are known but carry nothing we read: section header (handled where it is
+#: met), name resolution, interface statistics, systemd journal export, decryption secrets, and
+#: custom blocks. Anything else is reported once as unknown.
+_BLOCKS_WITHOUT_PACKETS = frozenset({0x0A0D0D0A, 4, 5, 9, 10, 0xBAD, 0x40000BAD})
+
+
 def _key(buf: bytes, addr: int, l4: int, n: int) -> bytes:
     """Addresses then ports, when options or extension headers separate them."""
     return buf[addr : addr + n] + buf[l4 : l4 + 4]
@@ -912,9 +918,7 @@ def _read_pcapng(fh, an: _Analyzer, size: int, progress) -> None:
                     unit = 2.0 ** -(r & 0x7F) if r & 0x80 else 10.0**-r
                 p += 4 + ((olen + 3) & ~3)
             interfaces.append((link, unit))
-        elif btype == 0x0A0D0D0A or btype in (4, 5, 9, 10, 0xBAD, 0x40000BAD):
-            pass  # section header (handled), name resolution, statistics, journal, secrets, custom
-        else:
+        elif btype not in _BLOCKS_WITHOUT_PACKETS:
             unknown[btype] = unknown.get(btype, 0) + 1
             if unknown[btype] == 1:
                 an.warnings.append(

@@ -13,6 +13,7 @@ per-host and per-flow summaries are kept, so a day of a busy sensor's conn.log f
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import gzip
 import io
@@ -262,10 +263,9 @@ def _time(value: Any) -> dt.datetime | None:
     if isinstance(value, int | float):
         return dt.datetime.fromtimestamp(float(value), tz=dt.UTC)
     text = str(value)
-    try:
+    # Zeek writes epoch seconds; JSON logs may carry ISO 8601 instead.
+    with contextlib.suppress(ValueError, OverflowError, OSError):
         return dt.datetime.fromtimestamp(float(text), tz=dt.UTC)
-    except (ValueError, OverflowError, OSError):
-        pass
     try:
         parsed = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:

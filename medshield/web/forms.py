@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from itertools import groupby
 from typing import Any
 
@@ -29,19 +29,29 @@ class GroupedModelChoiceIterator(ModelChoiceIterator):
 
 
 class GroupedModelChoiceField(forms.ModelChoiceField):
-    """A model choice select grouped by a label derived from each object."""
+    """A model choice select grouped by ``group_by(obj)``, the label of each ``<optgroup>``."""
 
     iterator = GroupedModelChoiceIterator
 
-    def group_label(self, obj: Any) -> str:
-        raise NotImplementedError
+    def __init__(self, *args: Any, group_by: Callable[[Any], str], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.group_label = group_by
+
+
+def _room_group(room: Room) -> str:
+    return f"{room.floor.building.site.name} › {room.floor.building.name} › {room.floor.name}"
+
+
+def _rack_group(rack: Rack) -> str:
+    room = rack.room
+    return f"{room.floor.building.name} {room.floor.name} {room.code} {room.name}"
 
 
 class RoomChoiceField(GroupedModelChoiceField):
     """Rooms grouped by building and floor: "本館 3F" > "301 ICU"."""
 
-    def group_label(self, obj: Room) -> str:
-        return f"{obj.floor.building.site.name} › {obj.floor.building.name} › {obj.floor.name}"
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, group_by=_room_group, **kwargs)
 
     def label_from_instance(self, obj: Room) -> str:
         return f"{obj.code} {obj.name}"
@@ -50,9 +60,8 @@ class RoomChoiceField(GroupedModelChoiceField):
 class RackChoiceField(GroupedModelChoiceField):
     """Racks grouped by the room they stand in."""
 
-    def group_label(self, obj: Rack) -> str:
-        room = obj.room
-        return f"{room.floor.building.name} {room.floor.name} {room.code} {room.name}"
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, group_by=_rack_group, **kwargs)
 
     def label_from_instance(self, obj: Rack) -> str:
         return obj.name
