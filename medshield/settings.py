@@ -39,6 +39,11 @@ INSTALLED_APPS = [
     "medshield.vulns",
     "medshield.sboms",
     "medshield.discovery",
+    "medshield.findings",
+    "medshield.accounts",
+    "medshield.audit",
+    "medshield.api",
+    "medshield.jobs",
     "medshield.web",
 ]
 

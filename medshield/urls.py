@@ -7,5 +7,9 @@ urlpatterns = [
     path("feeds/", include("medshield.vulns.urls")),
     path("sboms/", include("medshield.sboms.urls")),
     path("discovery/", include("medshield.discovery.urls")),
+    path("findings/", include("medshield.findings.urls")),
+    path("audit/", include("medshield.audit.urls")),
+    path("account/", include("medshield.accounts.urls")),
+    path("api/", include("medshield.api.urls")),
     path("", include("medshield.web.urls")),
 ]
