@@ -1,0 +1,37 @@
+"""The one way to write to the audit log."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import HttpRequest
+
+from medshield.audit.models import AuditAction, AuditEvent
+
+
+def record(
+    action: AuditAction | str,
+    *,
+    request: HttpRequest | None = None,
+    user: Any = None,
+    username: str = "",
+    target: str = "",
+    detail: dict[str, Any] | None = None,
+) -> AuditEvent:
+    """Append one event. ``request`` fills in the user, address, method and path when given."""
+    if user is None and request is not None:
+        user = getattr(request, "user", None)
+    if not username and user is not None and getattr(user, "is_authenticated", False):
+        username = user.get_username()
+    event = AuditEvent(
+        action=str(action),
+        username=username[:150],
+        target=target[:300],
+        detail=detail or {},
+    )
+    if request is not None:
+        event.ip = request.META.get("REMOTE_ADDR") or None
+        event.method = request.method or ""
+        event.path = request.get_full_path()[:500]
+    event.save(force_insert=True)
+    return event

@@ -1,0 +1,40 @@
+"""The audit log: who logged in, who was refused, who exported what (changes are in core's history).
+
+Append-only: rows are only ever inserted (see :mod:`medshield.audit.log`).
+"""
+
+from __future__ import annotations
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class AuditAction(models.TextChoices):
+    LOGIN = "login", _("Logged in")
+    LOGIN_FAILED = "login_failed", _("Login failed")
+    LOGOUT = "logout", _("Logged out")
+    DENIED = "denied", _("Permission denied")
+    EXPORT = "export", _("Export")
+    IMPORT = "import", _("Import")
+    TOKEN = "token", _("API token")
+    ACCOUNT = "account", _("Account change")
+
+
+class AuditEvent(models.Model):
+    time = models.DateTimeField(_("time"), auto_now_add=True, db_index=True)
+    action = models.CharField(_("action"), max_length=20, choices=AuditAction.choices)
+    #: the username as typed or known at the time (kept even if the login is deleted later)
+    username = models.CharField(_("user"), max_length=150, blank=True, db_index=True)
+    ip = models.GenericIPAddressField(_("IP address"), null=True, blank=True)
+    method = models.CharField(_("method"), max_length=10, blank=True)
+    path = models.CharField(_("path"), max_length=500, blank=True)
+    target = models.CharField(_("target"), max_length=300, blank=True)
+    detail = models.JSONField(_("detail"), default=dict, blank=True)
+
+    class Meta:
+        ordering = ["-time", "-id"]
+        verbose_name = _("audit event")
+        verbose_name_plural = _("audit events")
+
+    def __str__(self) -> str:
+        return f"{self.time:%Y-%m-%d %H:%M:%S} {self.action} {self.username} {self.target}"
