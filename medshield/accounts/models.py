@@ -44,3 +44,25 @@ class Profile(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} ({self.manufacturer or '-'})"
+
+
+class Capability(models.Model):
+    """Holder of the rights that are not about one model (Django keeps permissions per model).
+
+    No rows are ever stored; only its permissions matter: ``accounts.<codename>``.
+    """
+
+    class Meta:
+        managed = False
+        default_permissions = ()
+        permissions = [
+            ("import_data", _("Can import files (register, feeds, SBOMs, VEX, discovery)")),
+            ("export_data", _("Can export the register, diagrams and findings")),
+            ("view_history", _("Can see the history of changes")),
+            ("view_audit", _("Can see and export the audit log")),
+            ("manage_users", _("Can manage logins and their roles")),
+        ]
+        verbose_name = _("capability")
+
+    def __str__(self) -> str:
+        return str(self._meta.verbose_name)
