@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import getpass
 from typing import Any
 
 from django.http import HttpRequest
@@ -35,3 +36,15 @@ def record(
         event.path = request.get_full_path()[:500]
     event.save(force_insert=True)
     return event
+
+
+def cli_username() -> str:
+    """Who runs a management command: the operating-system login, as ``cli:<login>``.
+
+    A command has no web login; the OS account is what the server's own logs can match it to.
+    """
+    try:
+        who = getpass.getuser()
+    except (KeyError, OSError):  # no passwd entry in some containers
+        who = "unknown"
+    return f"cli:{who}"

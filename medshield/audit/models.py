@@ -1,6 +1,8 @@
 """The audit log: who logged in, who was refused, who exported what (changes are in core's history).
 
-Append-only: rows are only ever inserted (see :mod:`medshield.audit.log`).
+Append-only: rows are only ever inserted (see :mod:`medshield.audit.log`), and the database
+itself refuses to change or delete them (triggers created by migration 0002; see
+:mod:`medshield.audit.guard` for the one documented way to purge old rows).
 """
 
 from __future__ import annotations
@@ -18,9 +20,13 @@ class AuditAction(models.TextChoices):
     IMPORT = "import", _("Import")
     TOKEN = "token", _("API token")
     ACCOUNT = "account", _("Account change")
+    #: old audit events removed under the retention policy (``medshield audit purge``)
+    PURGE = "purge", _("Audit log purge")
 
 
 class AuditEvent(models.Model):
+    """One thing that happened that is not a change to the register: a login, a refusal..."""
+
     time = models.DateTimeField(_("time"), auto_now_add=True, db_index=True)
     action = models.CharField(_("action"), max_length=20, choices=AuditAction.choices)
     #: the username as typed or known at the time (kept even if the login is deleted later)
@@ -35,6 +41,11 @@ class AuditEvent(models.Model):
         ordering = ["-time", "-id"]
         verbose_name = _("audit event")
         verbose_name_plural = _("audit events")
+        indexes = [
+            # The log page filters by action or by user and always reads newest first.
+            models.Index(fields=["action", "time"], name="audit_action_time"),
+            models.Index(fields=["username", "time"], name="audit_user_time"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.time:%Y-%m-%d %H:%M:%S} {self.action} {self.username} {self.target}"
