@@ -6,3 +6,6 @@ class FindingsConfig(AppConfig):
     name = "medshield.findings"
     label = "findings"
     verbose_name = _("Findings")
+
+    def ready(self) -> None:
+        from medshield.findings import signals  # noqa: F401 - connects the receivers
