@@ -8,8 +8,10 @@ English and Spanish, CVSS v3.1 and some v2/v4 metrics, weaknesses, references, a
 configurations with cpeMatch criteria and version ranges: about 4 per record, 1.6 million in all,
 some in the "firmware running on hardware" AND form) as yearly feed files
 (``nvdcve-2.0-YYYY.json``) into a temporary folder, then times ``medshield feeds import`` of all of
-them into a fresh SQLite database and reports the time, records/s and the peak memory (max RSS) of
-the importing process.
+them into a fresh SQLite database and reports the time, records/s, the CPU time (user + system,
+with child processes) and the peak memory: the largest sum of the resident memory of the importing
+process and its children (medshield parses large files in a forked process), sampled every 50 ms.
+On a shared machine the wall time stretches with the others' load; the CPU time much less.
 
 Side by side it times cve-bin-tool 3.4 (PyPI, in its own venv: never in the project's) importing
 the same records offline with ``--import-json DIR --ignore-sig``. That option reads
@@ -34,9 +36,10 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
@@ -370,30 +373,78 @@ def cbt_prepare(cbt_bin: Path, home: Path, export: Path) -> str | None:
     return None
 
 
-def cbt_import(cbt_bin: Path, home: Path, export: Path) -> tuple[float, float, int, str]:
-    """(seconds, peak MB, rows in cve_range + cve_severity, error text) of one import."""
+class Measured(NamedTuple):
+    """One timed run of a command."""
+
+    seconds: float
+    #: the largest sum of the resident memory of the process and its children, sampled
+    peak_mb: float
+    #: user + system CPU time of the process and its children (what a shared machine inflates
+    #: least: other helpers' load stretches the wall time, not the work done)
+    cpu_seconds: float
+    result: subprocess.CompletedProcess[str]
+
+
+def _tree_rss_kb(root: int) -> int:
+    """Resident memory of ``root`` and its descendants, from /proc (children counted whole)."""
+    parents: dict[int, int] = {}
+    rss: dict[int, int] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/status") as status:
+                fields = dict(line.split(":", 1) for line in status if ":" in line)
+        except OSError:
+            continue
+        pid = int(entry)
+        parents[pid] = int(fields.get("PPid", "0").strip() or 0)
+        rss[pid] = int(fields.get("VmRSS", "0 kB").split()[0] or 0)
+    total = 0
+    for pid, kb in rss.items():
+        walk = pid
+        while walk and walk != root:
+            walk = parents.get(walk, 0)
+        if walk == root:
+            total += kb
+    return total
+
+
+def run_measured(command: list[str], env: dict[str, str]) -> Measured:
+    """Run ``command``; its wall time, sampled peak memory (with children) and CPU time."""
     start = time.perf_counter()
-    result = subprocess.run(
-        [
-            "/usr/bin/time",
-            "-f",
-            "MAXRSS %M",
-            str(cbt_bin),
-            "--import-json",
-            str(export),
-            "--ignore-sig",
-            "--offline",
-        ],  # fmt: skip
-        env={**os.environ, "HOME": str(home)},
-        capture_output=True,
-        text=True,
-        check=False,
+    before = os.times()
+    process = subprocess.Popen(
+        command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
     )
+    peak = 0
+    done = threading.Event()
+
+    def sample() -> None:
+        nonlocal peak
+        while not done.wait(0.05):
+            peak = max(peak, _tree_rss_kb(process.pid))
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    stdout, stderr = process.communicate()
     elapsed = time.perf_counter() - start
-    peak = 0.0
-    for line in result.stderr.splitlines():
-        if line.startswith("MAXRSS "):
-            peak = int(line.split()[1]) / 1024
+    done.set()
+    sampler.join()
+    after = os.times()
+    cpu = (after.children_user - before.children_user) + (
+        after.children_system - before.children_system
+    )
+    result = subprocess.CompletedProcess(command, process.returncode, stdout, stderr)
+    return Measured(elapsed, peak / 1024, cpu, result)
+
+
+def cbt_import(cbt_bin: Path, home: Path, export: Path) -> tuple[Measured, int, str]:
+    """(the run, rows in cve_range + cve_severity, error text) of one import."""
+    run = run_measured(
+        [str(cbt_bin), "--import-json", str(export), "--ignore-sig", "--offline"],
+        {**os.environ, "HOME": str(home)},
+    )
     db = home / ".cache" / "cve-bin-tool" / "cve.db"
     rows = 0
     if db.exists():
@@ -404,15 +455,22 @@ def cbt_import(cbt_bin: Path, home: Path, export: Path) -> tuple[float, float, i
                 except sqlite3.Error as exc:
                     # The row count is part of what we compare: say it is incomplete.
                     print(f"cve-bin-tool's cve.db: cannot count {table}: {exc}", file=sys.stderr)
+    result = run.result
     error = "" if result.returncode == 0 else (result.stdout + result.stderr)[-800:]
-    return elapsed, peak, rows, error
+    return run, rows, error
 
 
 # --- medshield -----------------------------------------------------------------------------------
 
 
-def medshield_import(paths: list[Path], work: Path) -> tuple[float, float, str]:
-    """(seconds, peak MB, output) of ``medshield feeds import`` into a fresh SQLite database."""
+def medshield_import(
+    paths: list[Path], work: Path, *, auto_match: bool = True
+) -> tuple[Measured, str]:
+    """(the run, what it stored) of ``medshield feeds import`` into a fresh SQLite database.
+
+    Without ``auto_match`` the command runs with ``FINDINGS_AUTO_MATCH = False``, so the
+    findings re-match that follows each file's commit is left out of the figure.
+    """
     db = work / "bench.sqlite3"
     for suffix in ("", "-wal", "-shm", "-journal"):
         Path(f"{db}{suffix}").unlink(missing_ok=True)
@@ -427,33 +485,26 @@ def medshield_import(paths: list[Path], work: Path) -> tuple[float, float, str]:
         check=True,
         stdout=subprocess.DEVNULL,
     )
-    start = time.perf_counter()
-    result = subprocess.run(
-        [
-            "/usr/bin/time",
-            "-f",
-            "MAXRSS %M",
-            str(BIN / "medshield"),
-            "feeds",
-            "import",
+    command = [str(BIN / "medshield"), "feeds", "import", *map(str, paths)]
+    if not auto_match:
+        command = [
+            str(BIN / "python"),
+            "-c",
+            "import sys, django; from django.conf import settings; django.setup(); "
+            "settings.FINDINGS_AUTO_MATCH = False; "
+            "from django.core.management import call_command; "
+            "call_command('feeds_import', *sys.argv[1:])",
             *map(str, paths),
-        ],  # fmt: skip
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    elapsed = time.perf_counter() - start
-    peak = 0.0
-    for line in result.stderr.splitlines():
-        if line.startswith("MAXRSS "):
-            peak = int(line.split()[1]) / 1024
-    if result.returncode != 0:
-        raise SystemExit(f"medshield feeds import failed:\n{result.stdout}\n{result.stderr}")
+        ]
+    run = run_measured(command, env)
+    if run.result.returncode != 0:
+        raise SystemExit(
+            f"medshield feeds import failed:\n{run.result.stdout}\n{run.result.stderr[-3000:]}"
+        )
     with sqlite3.connect(db) as conn:
         vulns = conn.execute("SELECT count(*) FROM vulns_vulnerability").fetchone()[0]
         matches = conn.execute("SELECT count(*) FROM vulns_cpematch").fetchone()[0]
-    return elapsed, peak, f"{vulns:,} vulnerabilities, {matches:,} CPE match rows"
+    return run, f"{vulns:,} vulnerabilities, {matches:,} CPE match rows"
 
 
 def main() -> None:
@@ -465,69 +516,104 @@ def main() -> None:
     parser.add_argument("--no-peer", action="store_true", help="skip cve-bin-tool")
     parser.add_argument("--cbt-venv", default="/tmp/cbt-venv", help="cve-bin-tool 3.4's venv")
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder")
+    parser.add_argument(
+        "--work",
+        metavar="DIR",
+        help="work in DIR (kept) and reuse the data set generated there by an earlier run",
+    )
+    parser.add_argument(
+        "--no-auto-match",
+        action="store_true",
+        help="import with FINDINGS_AUTO_MATCH = False: without the findings re-match that "
+        "follows each file's commit (the NVD import alone, as cve-bin-tool's is)",
+    )
     args = parser.parse_args()
 
-    work = Path(tempfile.mkdtemp(prefix="medshield-nvd-bench-"))
+    work = Path(args.work) if args.work else Path(tempfile.mkdtemp(prefix="medshield-nvd-bench-"))
+    work.mkdir(parents=True, exist_ok=True)
     try:
         feeds = work / "nvd"
-        feeds.mkdir()
-        t0 = time.perf_counter()
-        paths, records, ranges = generate(feeds, args.records)
-        size = sum(p.stat().st_size for p in paths)
-        print(
-            f"generated {records:,} NVD records, {ranges:,} cpeMatch entries in {len(paths)} "
-            f"yearly files ({size / 1e6:,.0f} MB) in {time.perf_counter() - t0:.1f} s"
-        )
+        marker = feeds / "generated.json"
+        known = json.loads(marker.read_text()) if marker.exists() else {}
+        if known.get("records") == args.records:
+            paths = sorted(feeds.glob("nvdcve-2.0-*.json"))
+            records, ranges = known["records"], known["ranges"]
+            print(f"reusing {records:,} NVD records, {ranges:,} cpeMatch entries in {feeds}")
+        else:
+            shutil.rmtree(feeds, ignore_errors=True)
+            shutil.rmtree(work / "cbt-export", ignore_errors=True)
+            feeds.mkdir()
+            t0 = time.perf_counter()
+            paths, records, ranges = generate(feeds, args.records)
+            marker.write_text(json.dumps({"records": records, "ranges": ranges}))
+            size = sum(p.stat().st_size for p in paths)
+            print(
+                f"generated {records:,} NVD records, {ranges:,} cpeMatch entries in {len(paths)} "
+                f"yearly files ({size / 1e6:,.0f} MB) in {time.perf_counter() - t0:.1f} s"
+            )
 
         cbt_bin = Path(args.cbt_venv) / "bin" / "cve-bin-tool"
         peer_error: str | None = "skipped (--no-peer)" if args.no_peer else None
         export = work / "cbt-export"
-        if peer_error is None:
+        if peer_error is None and not (export / "metadata.json").exists():
             t0 = time.perf_counter()
             rows = to_cbt_export(paths, export)
             print(
                 f"flattened the same records into cve-bin-tool's export layout: {rows:,} rows "
                 f"(not timed: {time.perf_counter() - t0:.1f} s)"
             )
-        ours: list[tuple[float, float]] = []
-        theirs: list[tuple[float, float]] = []
+        label = " (FINDINGS_AUTO_MATCH off)" if args.no_auto_match else ""
+        ours: list[Measured] = []
+        theirs: list[Measured] = []
         for run in range(args.runs):
-            elapsed, peak, counts = medshield_import(paths, work)
-            ours.append((elapsed, peak))
+            measured, counts = medshield_import(paths, work, auto_match=not args.no_auto_match)
+            ours.append(measured)
             print(
-                f"[run {run + 1}] medshield feeds import: {elapsed:.1f} s "
-                f"({records / elapsed:,.0f} records/s), peak RSS {peak:,.0f} MB; {counts}"
+                f"[run {run + 1}] medshield feeds import{label}: {measured.seconds:.1f} s "
+                f"({records / measured.seconds:,.0f} records/s), CPU {measured.cpu_seconds:.1f} s, "
+                f"peak RSS {measured.peak_mb:,.0f} MB (with its parser process); {counts}"
             )
             if peer_error is None:
                 home = work / f"cbt-home-{run}"
                 home.mkdir()
                 peer_error = cbt_prepare(cbt_bin, home, export)
                 if peer_error is None:
-                    elapsed, peak, rows, error = cbt_import(cbt_bin, home, export)
+                    peer, rows, error = cbt_import(cbt_bin, home, export)
                     if error or not rows:
                         peer_error = f"import failed: {error or 'no rows imported'}"
                     else:
-                        theirs.append((elapsed, peak))
+                        theirs.append(peer)
                         print(
-                            f"[run {run + 1}] cve-bin-tool --import-json: {elapsed:.1f} s, "
-                            f"peak RSS {peak:,.0f} MB; {rows:,} rows"
+                            f"[run {run + 1}] cve-bin-tool --import-json: {peer.seconds:.1f} s, "
+                            f"CPU {peer.cpu_seconds:.1f} s, peak RSS {peer.peak_mb:,.0f} MB; "
+                            f"{rows:,} rows"
                         )
                 shutil.rmtree(home, ignore_errors=True)
-        our_time = statistics.median(t for t, _ in ours)
-        our_peak = max(p for _, p in ours)
+        our_time = statistics.median(m.seconds for m in ours)
+        our_cpu = statistics.median(m.cpu_seconds for m in ours)
         print()
         print(
             f"medshield:    {our_time:.1f} s for {records:,} records / {ranges:,} ranges "
-            f"({records / our_time:,.0f} records/s), peak {our_peak:,.0f} MB"
+            f"({records / our_time:,.0f} records/s), CPU {our_cpu:.1f} s, "
+            f"peak {max(m.peak_mb for m in ours):,.0f} MB"
         )
         if theirs:
-            their_time = statistics.median(t for t, _ in theirs)
-            print(f"cve-bin-tool: {their_time:.1f} s, peak {max(p for _, p in theirs):,.0f} MB")
+            their_time = statistics.median(m.seconds for m in theirs)
+            their_cpu = statistics.median(m.cpu_seconds for m in theirs)
+            print(
+                f"cve-bin-tool: {their_time:.1f} s, CPU {their_cpu:.1f} s, "
+                f"peak {max(m.peak_mb for m in theirs):,.0f} MB"
+            )
             print(f"ratio: medshield is {their_time / our_time:.2f}x cve-bin-tool's speed")
+            print(
+                f"CPU ratio: medshield uses {our_cpu / their_cpu:.2f}x cve-bin-tool's CPU time "
+                f"(on {os.cpu_count()} cores; load average at the end "
+                f"{os.getloadavg()[0]:.1f})"
+            )
         else:
             print(f"cve-bin-tool: not measured: {peer_error}")
     finally:
-        if args.keep:
+        if args.keep or args.work:
             print(f"kept {work}")
         else:
             shutil.rmtree(work, ignore_errors=True)
