@@ -117,8 +117,14 @@ def rematch_assets(asset_ids: Iterable[int], progress: Progress | None = None) -
 def _run(
     *, asset_ids: set[int] | None, vuln_pks: set[int] | None, progress: Progress | None
 ) -> MatchStats:
+    from medshield.assets.models import Asset
+
     started = time.perf_counter()
     stats = MatchStats()
+    if not Asset.objects.exists():
+        # No register yet (a first feed load): nothing to match, and findings die with assets.
+        stats.seconds = time.perf_counter() - started
+        return stats
     aliases = inputs.alias_table()
     # Re-matching a few vulnerabilities: build only the items their rules could concern.
     only = inputs.rule_keys(vuln_pks, aliases) if vuln_pks is not None else None
