@@ -179,7 +179,7 @@ class Asset(ChangeLoggedModel):
         help_text=_("The hospital's own stable identifier, e.g. ME-000123"),
         validators=[
             RegexValidator(
-                r"^[^/\\?#%\s]+$",
+                r"^[^/\\?#%\s]+\Z",
                 _("An asset tag has no spaces and none of / \\ ? # %%."),
                 code="invalid_tag",
             )

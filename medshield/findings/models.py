@@ -189,7 +189,7 @@ class Finding(ChangeLoggedModel):
         """Choices read as their labels in the history (the status, above all)."""
         field = self._meta.get_field(name)
         choices = dict(getattr(field, "choices", None) or ())
-        if raw in choices:
+        if isinstance(raw, str | int) and raw in choices:  # lists (sources) are not hashable
             return str(choices[raw])
         return super().display_value(name, raw)
 

@@ -203,3 +203,17 @@ def test_a_feed_import_rematches_only_its_vulnerabilities(db, tmp_path) -> None:
         Finding.objects.values_list("vulnerability__vuln_id", flat=True)
     )
     assert again.created == 0 and again.closed == 0 and again.unchanged == stats.created
+
+
+def test_a_finding_saved_one_by_one_keeps_its_history(db) -> None:  # type: ignore[no-untyped-def]
+    """Saving through the ORM (not bulk) logs a history row; list-valued fields must not crash."""
+    from medshield.assets.models import Asset
+    from medshield.core.models import ObjectChange
+    from medshield.findings.models import Finding
+    from medshield.vulns.models import Vulnerability
+
+    asset = Asset.objects.create(asset_tag="ME-9", name="pump", kind="medical_device")
+    vuln = Vulnerability.objects.create(vuln_id="CVE-2024-0001")
+    finding = Finding.objects.create(asset=asset, vulnerability=vuln, sources=["nvd", "csaf"])
+    finding.set_status("in_progress", "vendor contacted")
+    assert ObjectChange.objects.filter(object_id=finding.pk).count() >= 1

@@ -209,6 +209,17 @@ def test_it_refuses_an_asset_tag_that_cannot_be_a_page_address(
     assert (error.record, error.field) == ("assets[0]", "asset_tag")
 
 
+def test_an_asset_tag_ending_in_a_newline_is_refused_by_the_model() -> None:
+    from django.core.exceptions import ValidationError
+
+    from medshield.assets.models import Asset
+
+    asset = Asset(asset_tag="ME-1\n", name="pump", kind="medical_device")
+    with pytest.raises(ValidationError) as caught:
+        asset.clean_fields()
+    assert "asset_tag" in caught.value.message_dict
+
+
 def test_an_import_holds_other_writers_off_on_postgresql() -> None:
     from django.db import connection, transaction
 
