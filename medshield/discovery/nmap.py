@@ -230,6 +230,8 @@ def read_nmap(source: str | Path | IO[bytes]) -> NmapScan:
         raise NmapError(
             f"refused: the XML declares entities or external references ({exc})"
         ) from None
+    except LookupError as exc:  # an encoding declaration Python does not know (found by fuzzing)
+        raise NmapError(f"the XML declares an encoding that is not known: {exc}") from None
     except ET.ParseError as exc:
         if not root_seen:
             raise NmapError(f"not an nmap XML report: {exc}") from None

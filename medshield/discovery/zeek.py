@@ -167,10 +167,59 @@ def _unescape(value: str) -> str:
     return value.encode("ascii", "backslashreplace").decode("unicode_escape")
 
 
+#: a gzip'd log inflating more than this many times its compressed size is a bomb (text logs
+#: compress about 10:1; repeated rows or zeros up to 1000:1) ...
+GZIP_MAX_RATIO = 100
+#: ... once past this many inflated bytes (tiny files may compress better)
+GZIP_RATIO_FLOOR = 1024 * 1024
+#: compressed bytes handed to the inflater at a time, so the count tracks what was inflated
+_GZIP_STEP = 4096
+
+
+class _Counted(io.RawIOBase):
+    """Hands a stream out in small reads and counts them (the compressed side of _Gunzip)."""
+
+    def __init__(self, raw: IO[bytes]) -> None:
+        self.raw = raw
+        self.count = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        data = self.raw.read(min(len(buffer), _GZIP_STEP))
+        buffer[: len(data)] = data
+        self.count += len(data)
+        return len(data)
+
+
+class _Gunzip(io.RawIOBase):
+    """Inflates a gzip'd log, refusing it with ZeekError the moment it looks like a bomb."""
+
+    def __init__(self, raw: IO[bytes]) -> None:
+        self.counted = _Counted(raw)
+        self.gzip = gzip.GzipFile(fileobj=self.counted)
+        self.out = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        data = self.gzip.read(len(buffer))
+        self.out += len(data)
+        if self.out > GZIP_RATIO_FLOOR and self.out > GZIP_MAX_RATIO * max(self.counted.count, 1):
+            raise ZeekError(
+                f"the gzip file inflates more than {GZIP_MAX_RATIO} times its size; "
+                "refused as a possible bomb"
+            )
+        buffer[: len(data)] = data
+        return len(data)
+
+
 def _open_text(stream: IO[bytes]) -> io.TextIOWrapper:
     head = stream.peek(2)[:2] if hasattr(stream, "peek") else b""
     if head == b"\x1f\x8b":
-        stream = gzip.GzipFile(fileobj=stream)  # type: ignore[assignment]
+        stream = io.BufferedReader(_Gunzip(stream))  # type: ignore[assignment]
     return io.TextIOWrapper(stream, encoding="utf-8", errors="replace", newline="\n")
 
 

@@ -45,6 +45,7 @@ from medshield.core.models import (
     change_record,
     insert_changes,
 )
+from medshield.core.textsafety import unsafe_reason
 from medshield.network.choices import CableType, ConnectionKind, ConnectionMethod, Transport
 from medshield.network.models import (
     VLAN,
@@ -339,7 +340,12 @@ class _Plan:
         if required and not value.strip():
             self.error(path, name, _("is required"))
             return _MISSING
-        max_length = model._meta.get_field(attname or name).max_length
+        model_field = model._meta.get_field(attname or name)
+        unsafe = unsafe_reason(value, multiline=isinstance(model_field, models.TextField))
+        if unsafe is not None:
+            self.error(path, name, unsafe)
+            return _MISSING
+        max_length = model_field.max_length
         if max_length is not None and len(value) > max_length:
             self.error(path, name, _("is longer than {n} characters").format(n=max_length))
             return _MISSING
@@ -410,6 +416,9 @@ class _Plan:
         value = _text(record.get(name))
         if value is None or not _key(value):
             self.error(path, name, _("is required"))
+            return None
+        if (unsafe := unsafe_reason(value)) is not None:
+            self.error(path, name, unsafe)
             return None
         return _key(value)
 

@@ -14,6 +14,7 @@ import io
 import json
 import re
 import zipfile
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -247,15 +248,35 @@ def _read_csv(data: bytes, mapping: dict[int, str | None] | None) -> ParsedFile:
 def _check_zip(data: bytes) -> None:
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
-            inflated = sum(info.file_size for info in archive.infolist())
-    except zipfile.BadZipFile:
+            infos = archive.infolist()
+            inflated = sum(info.file_size for info in infos)
+            if inflated > MAX_XLSX_RATIO * max_upload_bytes():
+                raise file_error(
+                    _(
+                        "the workbook unpacks to {size} MB, more than {ratio} times the upload "
+                        "limit"
+                    ).format(size=inflated // (1024 * 1024), ratio=MAX_XLSX_RATIO)
+                )
+            # Office never writes a DTD; one in a workbook's XML is an entity bomb or XXE.
+            for info in infos:
+                with archive.open(info) as member:
+                    head = member.read(4096)
+                if b"<!DOCTYPE" in head or b"<!ENTITY" in head:
+                    raise file_error(
+                        _(
+                            "the workbook's XML ({part}) declares a DTD or entities, which Excel "
+                            "never writes and entity-expansion (XML bomb) attacks rely on"
+                        ).format(part=info.filename)
+                    )
+    except (
+        zipfile.BadZipFile,
+        zlib.error,
+        EOFError,
+        NotImplementedError,
+        RuntimeError,
+        ValueError,
+    ):
         raise file_error(_("not a valid XLSX workbook")) from None
-    if inflated > MAX_XLSX_RATIO * max_upload_bytes():
-        raise file_error(
-            _("the workbook unpacks to {size} MB, more than {ratio} times the upload limit").format(
-                size=inflated // (1024 * 1024), ratio=MAX_XLSX_RATIO
-            )
-        )
 
 
 def _read_xlsx(data: bytes, mapping: dict[int, str | None] | None) -> ParsedFile:

@@ -514,8 +514,14 @@ def parse_spdx(payload: Any, fmt: str) -> ParsedSbom:
             document = JsonLikeDictParser().parse(payload)
         else:
             from ply import yacc
+            from spdx_tools.common.spdx_licensing import spdx_licensing
+            from spdx_tools.spdx.parser.tagvalue import parser as tagvalue
             from spdx_tools.spdx.parser.tagvalue.parser import Parser
 
+            # spdx-tools builds a new license index (~0.3 s) for every license line of a
+            # tag-value file, so a file of many license lines took minutes (found by fuzzing):
+            # share the one index its JSON parser already uses.
+            tagvalue.get_spdx_licensing = lambda: spdx_licensing  # type: ignore[attr-defined]
             # ply would rebuild and write its tables, and print about it, on every parser.
             document = Parser(write_tables=False, debug=False, errorlog=yacc.NullLogger()).parse(
                 payload

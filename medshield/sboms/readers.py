@@ -127,6 +127,10 @@ def load_xml(data: bytes) -> Element:
         ) from None
     except DefusedXmlException as exc:
         raise refuse(_("unsafe XML refused: {reason}").format(reason=exc)) from None
+    except LookupError as exc:  # an encoding declaration Python does not know (found by fuzzing)
+        raise refuse(
+            _("the XML declares an encoding that is not known: {reason}").format(reason=exc)
+        ) from None
     except ParseError as exc:
         line, column = getattr(exc, "position", (0, 0))
         raise refuse(

@@ -38,6 +38,11 @@ BUNDLE_FORMAT = "medshield-feed-bundle"
 ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
 #: more members than any real bundle has (NVD yearly files + KEV + EPSS + advisories)
 MAX_MEMBERS = 20_000
+#: a bundle inflating more than this many times the compressed bytes read is a bomb (feeds
+#: compress about 10:1) ...
+MAX_RATIO = 200
+#: ... once past this many inflated bytes
+RATIO_FLOOR = 64 * 1024 * 1024
 _MANIFEST_MAX = 16 * 1024 * 1024
 
 
@@ -98,10 +103,11 @@ def write_bundle(out: str, files: list[str]) -> dict[str, Any]:
 class _CappedReader(io.RawIOBase):
     """Refuses a stream that inflates past ``limit`` bytes (a Zstandard bomb)."""
 
-    def __init__(self, inner: IO[bytes], limit: int) -> None:
+    def __init__(self, inner: IO[bytes], limit: int, raw: IO[bytes] | None = None) -> None:
         self.inner = inner
         self.limit = limit
         self.total = 0
+        self.raw = raw  # the compressed file, whose position says how much was inflated
 
     def readable(self) -> bool:
         return True
@@ -120,6 +126,14 @@ class _CappedReader(io.RawIOBase):
                     mb=self.limit >> 20
                 )
             )
+        if self.raw is not None and self.total > RATIO_FLOOR:
+            if self.total > MAX_RATIO * max(self.raw.tell(), 1):
+                raise FeedRejected(
+                    _(
+                        "the bundle inflates more than {ratio} times its size; refused as a "
+                        "possible bomb"
+                    ).format(ratio=MAX_RATIO)
+                )
         buffer[: len(data)] = data
         return len(data)
 
@@ -146,7 +160,7 @@ def import_bundle(
     limit = max_inflated or max_decompressed_bytes()
     with open(path, "rb") as raw, tempfile.TemporaryDirectory(prefix="medshield-bundle-") as tmp:
         reader = zstandard.ZstdDecompressor().stream_reader(raw)
-        stream = io.BufferedReader(_CappedReader(reader, limit), buffer_size=256 * 1024)
+        stream = io.BufferedReader(_CappedReader(reader, limit, raw), buffer_size=256 * 1024)
         try:
             tar = tarfile.open(fileobj=stream, mode="r|")
         except tarfile.TarError as exc:

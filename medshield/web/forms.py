@@ -13,6 +13,7 @@ from django.utils.translation import gettext_lazy as _
 
 from medshield.assets.choices import AssetKind
 from medshield.assets.models import Asset, Rack, Room
+from medshield.core.textsafety import SafeTextValidator
 
 
 class GroupedModelChoiceIterator(ModelChoiceIterator):
@@ -178,6 +179,11 @@ class AssetForm(forms.ModelForm):  # type: ignore[type-arg]
                 widget.attrs.setdefault("class", "form-control")
         for name in ("department", "manufacturer"):
             self.fields[name].widget.attrs["list"] = f"{name}-options"
+        for field in self.fields.values():
+            if isinstance(field, forms.CharField):
+                # No control characters or bidi overrides (medshield.core.textsafety)
+                multiline = isinstance(field.widget, forms.Textarea)
+                field.validators.append(SafeTextValidator(multiline=multiline))
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()

@@ -264,6 +264,10 @@ def import_jvn(feed: FeedFile, *, sha256: str, progress: Progress | None) -> Imp
                 "entity expansion is how XML bombs work"
             ).format(error=type(exc).__name__)
         ) from None
+    except LookupError as exc:  # an encoding declaration Python does not know (found by fuzzing)
+        raise FeedRejected(
+            _("the XML declares an encoding that is not known: {reason}").format(reason=exc)
+        ) from None
     except ParseError as exc:
         raise FeedRejected(
             _("the XML is malformed or truncated: {error}").format(error=exc)
