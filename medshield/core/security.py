@@ -32,16 +32,10 @@ SVG_PAN_ZOOM_STYLE = (
     ".svg-pan-zoom-control-background { fill-opacity: 0.8; }"
 )
 
-#: Inline scripts still in templates of other apps, allowed by hash until they move to
-#: medshield/web/static/medshield/medshield.js (which already does the same work). Delete an
-#: entry when its template loses the script; tests/safety/test_csp.py fails on any inline
-#: script not listed here and on any entry no template has any more.
-LEGACY_INLINE_SCRIPTS: dict[str, str] = {
-    # diagrams/_svg.html: svg-pan-zoom set-up
-    "diagrams/_svg.html": "sha256-7SMFo3GUYgsvg7nIyd+RfL262m8HR8nTBK+w5y07lkk=",
-    # web/asset_list.html: choosing a building reloads the floor list
-    "web/asset_list.html": "sha256-WW2aVgzPM2OlbzU1m8gbjWIpu+mOq/2oWfISQpEV8Qk=",
-}
+#: Inline scripts allowed by their hash: none (page behaviour lives in
+#: medshield/web/static/medshield/medshield.js). tests/safety/test_headers.py fails on any inline
+#: script in a template that is not listed here.
+LEGACY_INLINE_SCRIPTS: dict[str, str] = {}
 
 PERMISSIONS_POLICY = ", ".join(
     f"{feature}=()"
