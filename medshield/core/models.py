@@ -15,11 +15,13 @@ from typing import Any, ClassVar
 
 from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
+from django.core.exceptions import ValidationError
 from django.db import connection, models, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from medshield.core.actor import current_actor
+from medshield.core.textsafety import unsafe_reason
 
 
 class ChangeAction(models.TextChoices):
@@ -101,6 +103,31 @@ class ChangeLoggedModel(models.Model):
 
     class Meta:
         abstract = True
+
+    def clean_fields(self, exclude: Any = None) -> None:
+        """Django's field checks, then no control characters or bidi overrides in any text.
+
+        Invisible characters in a register make look-alike names and garbled exports; line
+        breaks are allowed in multi-line text (TextField) only.
+        """
+        errors: dict[str, list[str]] = {}
+        try:
+            super().clean_fields(exclude=exclude)
+        except ValidationError as exc:
+            errors = exc.message_dict
+        skip = set(exclude or ()) | set(errors)
+        for field in self._meta.concrete_fields:
+            if field.name in skip or not field.editable:
+                continue  # derived keys (place_sort) use separators of their own
+            if not isinstance(field, models.CharField | models.TextField):
+                continue
+            value = getattr(self, field.attname)
+            if isinstance(value, str):
+                reason = unsafe_reason(value, multiline=isinstance(field, models.TextField))
+                if reason:
+                    errors[field.name] = [reason]
+        if errors:
+            raise ValidationError(errors)
 
     # --- snapshotting -------------------------------------------------------------------------
     @classmethod

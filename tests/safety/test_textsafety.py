@@ -122,3 +122,32 @@ def test_the_asset_form_refuses_them(engineer_client, hospital) -> None:  # type
     assert ok.status_code == 302
     hospital.pump.refresh_from_db()
     assert hospital.pump.notes.splitlines() == ["行1", "行2"]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("field", "value", "refused"),
+    [
+        ("name", "Pump\u202eevil", True),
+        ("name", "Pump\nICU", True),
+        ("notes", "line one\nline two\tindented", False),
+        ("notes", "bell\x07", True),
+    ],
+)
+def test_every_register_model_refuses_invisible_characters(
+    field: str, value: str, refused: bool
+) -> None:
+    """The model itself refuses them (API, forms and importers all go through full_clean)."""
+    from django.core.exceptions import ValidationError
+
+    from medshield.assets.models import Asset
+
+    asset = Asset(asset_tag="ME-7", name="Pump", kind="medical_device")
+    setattr(asset, field, value)
+    if refused:
+        with pytest.raises(ValidationError) as caught:
+            asset.clean_fields()
+        assert field in caught.value.message_dict
+    else:
+        asset.clean_fields()
+        assert getattr(asset, field) == value
