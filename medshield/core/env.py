@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
+import tempfile
 from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
@@ -56,11 +58,28 @@ def envsecret(name: str, data_dir: Path) -> str:
     if path := os.environ.get(f"{name}_FILE"):
         return Path(path).read_text(encoding="utf-8").strip()
     key_file = data_dir / "secret_key"
-    if key_file.exists():
-        return key_file.read_text(encoding="utf-8").strip()
+    if key := _read_key(key_file):
+        return key
     data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
-    key = secrets.token_urlsafe(50)
-    fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        fh.write(key)
+    # Written to a private temporary file and linked into place: a reader never sees a
+    # half-written key, and when two processes start together the first link wins and the
+    # second reads the winner's key.
+    fd, tmp = tempfile.mkstemp(dir=data_dir, prefix=".secret_key.")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(secrets.token_urlsafe(50))
+        with contextlib.suppress(FileExistsError):
+            os.link(tmp, key_file)
+    finally:
+        os.unlink(tmp)
+    key = _read_key(key_file)
+    if not key:
+        raise ImproperlyConfigured(f"the secret key file {key_file} is empty")
     return key
+
+
+def _read_key(key_file: Path) -> str:
+    try:
+        return key_file.read_text(encoding="utf-8").strip()
+    except FileNotFoundError:
+        return ""

@@ -28,3 +28,30 @@ def test_it_trusts_the_proxy_only_when_told() -> None:
         MEDSHIELD_CSRF_TRUSTED_ORIGINS="https://medshield.hospital.example",
     )
     assert told == "['https://medshield.hospital.example'] ('HTTP_X_FORWARDED_PROTO', 'https') True"
+
+
+def test_the_secret_key_is_generated_once_private_and_shared_by_racing_starts(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from concurrent.futures import ThreadPoolExecutor
+
+    from medshield.core.env import envsecret
+
+    os.environ.pop("MEDSHIELD_TEST_KEY", None)
+    with ThreadPoolExecutor(8) as pool:
+        keys = set(pool.map(lambda _: envsecret("MEDSHIELD_TEST_KEY", tmp_path), range(16)))
+    [key] = keys
+    assert len(key) >= 50
+    key_file = tmp_path / "secret_key"
+    assert key_file.stat().st_mode & 0o777 == 0o600
+    assert key_file.read_text() == key
+    assert [p.name for p in tmp_path.iterdir()] == ["secret_key"]  # no temporary file left
+
+
+def test_an_empty_secret_key_file_is_refused(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import pytest
+    from django.core.exceptions import ImproperlyConfigured
+
+    from medshield.core.env import envsecret
+
+    (tmp_path / "secret_key").write_text("")
+    with pytest.raises(ImproperlyConfigured, match="empty"):
+        envsecret("MEDSHIELD_TEST_KEY", tmp_path)
