@@ -14,6 +14,20 @@ export MEDSHIELD_DATA_DIR ?= $(DATA)
 
 .PHONY: install system-packages run test test-sqlite test-postgres postgres-up lint fix bench messages clean
 
+# Coverage-guided fuzzing of the importers with atheris (not part of `make test`): each harness in
+# fuzz/ runs FUZZ_SECONDS; a crash is saved as fuzz/crash-* with the input that caused it.
+FUZZ_SECONDS ?= 120
+FUZZ_HARNESSES := register feeds sboms discovery
+.PHONY: fuzz
+fuzz: $(VENV)/.installed
+	$(BIN)/pip install -q -e '.[fuzz]'
+	cd fuzz && ../$(BIN)/python seed.py
+	cd fuzz && for h in $(FUZZ_HARNESSES); do \
+	  echo "== fuzz $$h ($(FUZZ_SECONDS) s)"; \
+	  ../$(BIN)/python fuzz_$$h.py -max_total_time=$(FUZZ_SECONDS) -timeout=30 -rss_limit_mb=4096 \
+	    -print_final_stats=1 corpus/$$h || exit 1; \
+	done
+
 PO_FILES := $(shell find medshield -name django.po)
 
 install: system-packages $(VENV)/.installed node_modules/.installed medshield/.translations

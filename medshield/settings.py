@@ -6,9 +6,11 @@ The variables, their meaning and defaults are listed in the README ("Configurati
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
 from medshield.core.env import envbool, envint, envlist, envsecret, envstr
@@ -45,19 +47,32 @@ INSTALLED_APPS = [
     "medshield.api",
     "medshield.jobs",
     "medshield.web",
+    # Accounts: login throttling and the TOTP second factor
+    "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    "medshield.accounts.middleware.SlidingSessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
+    "medshield.core.security.UploadLimitMiddleware",  # before anything reads a request body
+    "medshield.core.security.SecurityHeadersMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "medshield.api.middleware.ApiTokenMiddleware",  # Bearer tokens on /api/
+    "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "medshield.core.middleware.ChangeActorMiddleware",
+    # Accounts: every view passes the permission rules (after authentication, the OTP check and
+    # API tokens); axes turns a locked-out login into its page and stays last, as it asks.
+    "medshield.accounts.middleware.PermissionMiddleware",
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "medshield.urls"
@@ -130,7 +145,8 @@ WHITENOISE_USE_FINDERS = True
 
 # Sessions end after an hour idle: a register of weak points should not stay open on a ward PC.
 SESSION_COOKIE_AGE = envint("MEDSHIELD_SESSION_AGE", 3600)
-SESSION_SAVE_EVERY_REQUEST = True
+# Sliding expiry without a session write per request: medshield.accounts.middleware.
+SESSION_SAVE_EVERY_REQUEST = False
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_SAMESITE = "Lax"
@@ -146,6 +162,60 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 
+# Hardening (docs/security.md). MEDSHIELD_ENV=production is the deployment the README describes:
+# behind a TLS proxy, DEBUG refused, HTTPS everywhere; `medshield check --deploy` is then clean.
+# CSP, Permissions-Policy and the request-size limit come from medshield.core.security in
+# every environment.
+MEDSHIELD_ENV = envstr("MEDSHIELD_ENV", "development").strip().lower()
+if MEDSHIELD_ENV not in {"development", "production"}:
+    raise ImproperlyConfigured(
+        f"MEDSHIELD_ENV must be development or production, not {MEDSHIELD_ENV!r}"
+    )
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+if MEDSHIELD_ENV == "production":
+    if DEBUG:
+        raise ImproperlyConfigured("MEDSHIELD_DEBUG must be off when MEDSHIELD_ENV=production")
+    # The TLS proxy says which requests came over HTTPS; without it every request would look
+    # like plain HTTP and be redirected for ever.
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SECURE_SSL_REDIRECT = envbool("MEDSHIELD_SSL_REDIRECT", True)
+    SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = True
+    CSRF_COOKIE_HTTPONLY = True
+    SECURE_HSTS_SECONDS = envint("MEDSHIELD_HSTS_SECONDS", 365 * 24 * 3600)
+    # Subdomains of medshield's own host name (not of the hospital's domain) are covered.
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    SILENCED_SYSTEM_CHECKS = [
+        # security.W021, HSTS preload: the preload list is for public domains and binds the
+        # hospital's whole registrable domain in every browser; medshield runs on an internal
+        # host name, so it must not ask to be preloaded.
+        "security.W021",
+    ]
+
+# Accounts (docs/authentication.md): argon2 first (older hashes are upgraded at the next login),
+# lockout after repeated failures per user name and address, TOTP as the second factor.
+PASSWORD_HASHERS = [
+    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2SHA1PasswordHasher",
+    "django.contrib.auth.hashers.ScryptPasswordHasher",
+]
+# OIDC or LDAP plug in here (mozilla-django-oidc, django-auth-ldap): add the backend after the
+# lockout backend. Roles still come from the groups (docs/authentication.md).
+AUTHENTICATION_BACKENDS = [
+    "medshield.accounts.backends.LockoutBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = envint("MEDSHIELD_LOGIN_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = timedelta(minutes=envint("MEDSHIELD_LOGIN_LOCKOUT_MINUTES", 15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_DISABLE_ACCESS_LOG = True  # logins are in medshield's own audit log
+AXES_LOCKOUT_CALLABLE = "medshield.accounts.views.locked_out"
+AXES_VERBOSE = False
+OTP_TOTP_ISSUER = "medshield"
+MEDSHIELD_REQUIRE_2FA = envbool("MEDSHIELD_REQUIRE_2FA", False)
+# End of accounts.
+
 MAX_UPLOAD_MB = envint("MEDSHIELD_MAX_UPLOAD_MB", 50)
 # Seconds Graphviz may spend on one diagram before it is stopped (a worker must not be pinned).
 DIAGRAM_TIMEOUT = envint("MEDSHIELD_DIAGRAM_TIMEOUT", 120)
@@ -159,3 +229,7 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": envstr("MEDSHIELD_LOG_LEVEL", "WARNING")},
 }
+
+# API (medshield/api): django-ninja serves its Swagger UI from its own static files rather than
+# a CDN, so the docs page works on a hospital network without internet access.
+INSTALLED_APPS += ["ninja"]

@@ -11,5 +11,6 @@ urlpatterns = [
     path("audit/", include("medshield.audit.urls")),
     path("account/", include("medshield.accounts.urls")),
     path("api/", include("medshield.api.urls")),
+    path("jobs/", include("medshield.jobs.urls")),
     path("", include("medshield.web.urls")),
 ]

@@ -15,6 +15,8 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from medshield.assets.models import Asset, Building, Floor, Site
+from medshield.audit.log import record
+from medshield.audit.models import AuditAction
 from medshield.diagrams import service
 from medshield.diagrams.dot import KINDS
 from medshield.diagrams.loader import last_change, place_key
@@ -181,6 +183,12 @@ def download(request: HttpRequest, kind: str, fmt: str) -> HttpResponse:
     except RenderError as exc:
         return HttpResponse(str(exc), status=500, content_type="text/plain; charset=utf-8")
     service.record_export(kind, fmt, redacted=req.redact)
+    record(
+        AuditAction.EXPORT,
+        request=request,
+        target=f"diagram {kind}",
+        detail={"format": fmt, "redacted": bool(req.redact), "bytes": len(data)},
+    )
     response = HttpResponse(data, content_type=FORMATS[fmt])
     stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
     response["Content-Disposition"] = f'attachment; filename="medshield-{kind}-{stamp}.{fmt}"'

@@ -20,6 +20,8 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from medshield.assets.models import Asset
+from medshield.audit.log import record
+from medshield.audit.models import AuditAction
 from medshield.discovery.drift import (
     DEFAULT_SILENT_DAYS,
     DriftItem,
@@ -195,6 +197,12 @@ def upload(request: HttpRequest) -> HttpResponse:
             return redirect("discovery")
     source = outcome.source
     if outcome.created:
+        record(
+            AuditAction.IMPORT,
+            request=request,
+            target=f"discovery {source.file_name}"[:300],
+            detail={"kind": source.kind, "hosts": source.host_count, "flows": source.flow_count},
+        )
         messages.success(
             request,
             _("%(file)s imported: %(hosts)s hosts, %(flows)s flows.")

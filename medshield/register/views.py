@@ -12,6 +12,7 @@ from typing import Any
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -19,6 +20,9 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods
 
+from medshield.accounts.scoping import is_confined
+from medshield.audit.log import record
+from medshield.audit.models import AuditAction
 from medshield.core.actor import actor_for_user
 from medshield.register.document import (
     CONTENT_TYPES,
@@ -168,6 +172,12 @@ def import_preview(request: HttpRequest) -> HttpResponse:
     else:
         if action == "confirm":
             _forget(request)
+            record(
+                AuditAction.IMPORT,
+                request=request,
+                target=f"register {pending['name']}",
+                detail={"format": parsed.format, "counts": result.counts},
+            )
             messages.success(
                 request,
                 _(
@@ -203,6 +213,10 @@ def export(request: HttpRequest) -> HttpResponse:
     fmt = request.GET.get("format", "json")
     if fmt not in FORMATS:
         return HttpResponseBadRequest(_("Unknown format; use json, csv or xlsx."))
+    if is_confined(request.user):
+        # The export is the whole register; a login that sees part of it gets none of it.
+        raise PermissionDenied
+    record(AuditAction.EXPORT, request=request, target="register", detail={"format": fmt})
     stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
     response = HttpResponse(export_bytes(fmt), content_type=CONTENT_TYPES[fmt])
     response["Content-Disposition"] = f'attachment; filename="medshield-register-{stamp}.{fmt}"'

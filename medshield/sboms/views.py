@@ -10,6 +10,7 @@ from django.db.models import Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 
+from medshield.accounts.scoping import is_confined, visible_assets, visible_sboms
 from medshield.assets.models import Asset
 from medshield.sboms.models import Sbom, VexStatement
 
@@ -44,7 +45,7 @@ def _sharing(sboms: list[Sbom]) -> dict[int, tuple[list[Asset], int]]:
 def sbom_list(request: HttpRequest) -> HttpResponse:
     """Every SBOM: format, product, component count, the assets sharing it, when imported."""
     q = request.GET.get("q", "").strip()
-    sboms = Sbom.objects.all()
+    sboms = visible_sboms(request.user)
     if q:
         sboms = sboms.filter(
             Q(name__icontains=q)
@@ -56,6 +57,11 @@ def sbom_list(request: HttpRequest) -> HttpResponse:
         )
     page = Paginator(sboms, PAGE_SIZE).get_page(request.GET.get("page"))
     sharing = _sharing(list(page))
+    if is_confined(request.user):
+        # a manufacturer sees which of its own assets share an SBOM, never anyone else's
+        for sbom in page:
+            mine = visible_assets(request.user, sbom.applicable_assets()).order_by("asset_tag")
+            sharing[sbom.pk] = (list(mine[:ASSETS_SHOWN]), mine.count())
     rows = [(s, *sharing[s.pk]) for s in page]
     context: dict[str, Any] = {"nav": "sboms", "page": page, "rows": rows, "q": q}
     return render(request, "sboms/sbom_list.html", context)
@@ -65,7 +71,7 @@ def sbom_list(request: HttpRequest) -> HttpResponse:
 def sbom_detail(request: HttpRequest, pk: int) -> HttpResponse:
     """One SBOM: what it describes, the assets sharing it, its components (searchable, paged)
     and the VEX statements that came with it."""
-    sbom = get_object_or_404(Sbom, pk=pk)
+    sbom = get_object_or_404(visible_sboms(request.user), pk=pk)
     q = request.GET.get("q", "").strip()
     components = sbom.components.all()
     if q:
@@ -88,7 +94,7 @@ def sbom_detail(request: HttpRequest, pk: int) -> HttpResponse:
     context: dict[str, Any] = {
         "nav": "sboms",
         "sbom": sbom,
-        "assets": sbom.applicable_assets().order_by("asset_tag"),
+        "assets": visible_assets(request.user, sbom.applicable_assets()).order_by("asset_tag"),
         "page": page,
         "page_range": paginator.get_elided_page_range(page.number, on_each_side=2, on_ends=1),
         "q": q,

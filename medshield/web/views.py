@@ -20,6 +20,7 @@ from django.utils.cache import patch_vary_headers
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
+from medshield.accounts.scoping import is_confined, visible_assets
 from medshield.assets.models import Asset, Building, Floor, Rack, Room, Site
 from medshield.core.models import ChangeAction, ObjectChange
 from medshield.network.models import (
@@ -62,7 +63,9 @@ def asset_list(request: HttpRequest) -> HttpResponse:
     """
     form = AssetFilterForm(request.GET)
     form.is_valid()
-    assets = form.filter(Asset.objects.select_related("room__floor__building", "rack"))
+    assets = form.filter(
+        visible_assets(request.user, Asset.objects.select_related("room__floor__building", "rack"))
+    )
     if form.cleaned_data.get("q"):
         # A substring search scans the table whatever the indexes; scan it once for the matching
         # ids in display order and page through that list (counting, then fetching a page, would
@@ -217,22 +220,38 @@ def _choice_label(model: type | None, name: str, value: Any) -> Any:
 def asset_detail(request: HttpRequest, tag: str) -> HttpResponse:
     """Everything the register knows about one asset, with its history."""
     asset = get_object_or_404(
-        Asset.objects.select_related("room__floor__building__site", "rack", "host"),
+        visible_assets(
+            request.user,
+            Asset.objects.select_related("room__floor__building__site", "rack", "host"),
+        ),
         asset_tag=tag,
     )
     connections: list[tuple[ExternalConnection, str]] = [
         (c, _("passes through this asset")) for c in asset.external_paths.all()
     ] + [(c, _("reaches this asset")) for c in asset.reached_by.all()]
+    flows = Flow.objects.filter(Q(source=asset) | Q(destination=asset))
+    interfaces = _interface_rows(asset)
+    if is_confined(request.user):
+        # A manufacturer sees its device, not the hospital's network around it.
+        connections = []
+        mine = visible_assets(request.user)
+        flows = flows.filter(source__in=mine, destination__in=mine)
+        seen = set(
+            mine.filter(pk__in=[r.peer.asset_id for r in interfaces if r.peer]).values_list(
+                "pk", flat=True
+            )
+        )
+        for row in interfaces:
+            if row.peer is not None and row.peer.asset_id not in seen:
+                row.peer, row.cable_label = None, ""
     context = {
         "nav": "assets",
         "asset": asset,
-        "interfaces": _interface_rows(asset),
-        "guests": asset.guests.order_by("name"),
+        "interfaces": interfaces,
+        "guests": visible_assets(request.user, asset.guests.order_by("name")),
         "connections": sorted(connections, key=lambda pair: pair[0].name),
-        "flows": Flow.objects.filter(Q(source=asset) | Q(destination=asset)).select_related(
-            "source", "destination"
-        ),
-        "history": _history(asset),
+        "flows": flows.select_related("source", "destination"),
+        "history": _history(asset) if request.user.has_perm("accounts.view_history") else [],
         "history_limit": HISTORY_LIMIT,
     }
     return render(request, "web/asset_detail.html", context)
@@ -281,14 +300,14 @@ def asset_create(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def asset_edit(request: HttpRequest, tag: str) -> HttpResponse:
     """Edit an asset; its tag stays as it is."""
-    return _asset_form(request, get_object_or_404(Asset, asset_tag=tag))
+    return _asset_form(request, get_object_or_404(visible_assets(request.user), asset_tag=tag))
 
 
 @login_required
 @require_http_methods(["GET", "POST"])
 def asset_delete(request: HttpRequest, tag: str) -> HttpResponse:
     """Confirm (GET) and delete (POST) an asset; refused while virtual guests still name it."""
-    asset = get_object_or_404(Asset, asset_tag=tag)
+    asset = get_object_or_404(visible_assets(request.user), asset_tag=tag)
     if request.method == "POST":
         try:
             # Interfaces, addresses and cables go with it; each deletion is recorded

@@ -4,6 +4,8 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from medshield.audit.log import cli_username, record
+from medshield.audit.models import AuditAction
 from medshield.core.actor import Actor, acting_as
 from medshield.diagrams import service
 from medshield.diagrams.management.commands._diagram_args import add_common, request, write
@@ -32,5 +34,11 @@ class Command(BaseCommand):
         write(self.stdout, data, opts["output"], opts["format"])
         with acting_as(Actor(user_id=None, name=opts["user"])):
             service.record_export(req.kind, opts["format"], redacted=req.redact)
+        record(
+            AuditAction.EXPORT,
+            username=cli_username(),
+            target=f"diagram {req.kind}",
+            detail={"format": opts["format"], "redacted": bool(req.redact), "bytes": len(data)},
+        )
         if opts["output"]:
             self.stderr.write(f"wrote {opts['output']} ({len(data):,} bytes)")

@@ -9,6 +9,8 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from medshield.audit.log import cli_username, record
+from medshield.audit.models import AuditAction
 from medshield.core.actor import Actor, acting_as, actor_for_user
 from medshield.discovery.drift import compute_drift
 from medshield.discovery.observe import EvidenceError, import_file
@@ -63,6 +65,16 @@ class Command(BaseCommand):
                 for warning in outcome.warnings:
                     self.stderr.write(f"warning: {source.file_name}: {warning}")
                 if outcome.created:
+                    record(
+                        AuditAction.IMPORT,
+                        username=cli_username(),
+                        target=f"discovery {source.file_name}"[:300],
+                        detail={
+                            "kind": source.kind,
+                            "hosts": source.host_count,
+                            "flows": source.flow_count,
+                        },
+                    )
                     self.stdout.write(
                         f"{source.file_name}: {source.kind}"
                         f"{' ' + source.detail if source.detail else ''}, "

@@ -8,6 +8,8 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from medshield.audit.log import cli_username, record
+from medshield.audit.models import AuditAction
 from medshield.register.document import FORMATS, export_bytes
 
 
@@ -26,6 +28,12 @@ class Command(BaseCommand):
         if fmt == "xlsx" and not output:
             raise CommandError("an XLSX export needs -o FILE (it is not text)")
         data = export_bytes(fmt)
+        record(
+            AuditAction.EXPORT,
+            username=cli_username(),
+            target="register",
+            detail={"format": fmt, "bytes": len(data), "output": output or "-"},
+        )
         if output:
             Path(output).write_bytes(data)
             self.stderr.write(f"wrote {output} ({len(data)} bytes)")

@@ -9,6 +9,8 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from medshield.audit.log import cli_username, record
+from medshield.audit.models import AuditAction
 from medshield.core.actor import Actor, actor_for_user
 from medshield.register.document import (
     FORMATS,
@@ -63,6 +65,13 @@ class Command(BaseCommand):
                 returncode=1,
             ) from None
         self._end_progress()
+        if not opts["dry_run"]:
+            record(
+                AuditAction.IMPORT,
+                username=cli_username(),
+                target=f"register {opts['file']}"[:300],
+                detail={"format": parsed.format, "counts": result.counts, "as": actor.name},
+            )
         self._summary(result, parsed.format)
 
     def _actor(self, name: str | None) -> Actor:

@@ -7,6 +7,8 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 
+from medshield.audit.log import cli_username, record
+from medshield.audit.models import AuditAction
 from medshield.register.errors import ImportRejected
 from medshield.sboms.importers import import_sbom
 from medshield.sboms.management.commands._cli import actor, add_user_argument, read, refused
@@ -51,6 +53,17 @@ class Command(BaseCommand):
             )
         except ImportRejected as exc:
             raise refused(self, path, exc) from None
+        record(
+            AuditAction.IMPORT,
+            username=cli_username(),
+            target=f"SBOM {path}"[:300],
+            detail={
+                "sbom": result.sbom.pk,
+                "action": result.action,
+                "components": result.components,
+                "assets": list(opts["asset"] or []),
+            },
+        )
         self.stdout.write(str(result))
         applies = result.sbom.applicable_assets().count()
         self.stdout.write(f"applies to {applies} asset(s)")

@@ -7,6 +7,8 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 
+from medshield.audit.log import cli_username, record
+from medshield.audit.models import AuditAction
 from medshield.register.errors import ImportRejected
 from medshield.sboms.importers import import_vex
 from medshield.sboms.management.commands._cli import actor, add_user_argument, read, refused
@@ -30,4 +32,16 @@ class Command(BaseCommand):
             result = import_vex(data, filename=Path(path).name, actor=actor(opts["user"]))
         except ImportRejected as exc:
             raise refused(self, path, exc) from None
+        record(
+            AuditAction.IMPORT,
+            username=cli_username(),
+            target=f"VEX {path}"[:300],
+            detail={
+                "action": result.action,
+                "created": result.created,
+                "updated": result.updated,
+                "unchanged": result.unchanged,
+                "deleted": result.deleted,
+            },
+        )
         self.stdout.write(str(result))

@@ -10,12 +10,18 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from medshield.audit.log import cli_username
+from medshield.audit.log import record as audit_record
+from medshield.audit.models import AuditAction
 from medshield.vulns.bundle import import_bundle, is_bundle
 from medshield.vulns.importers import FORMATS, FeedRejected, import_path
 from medshield.vulns.models import FeedImport
 
 
 class Command(BaseCommand):
+    # The system checks import every URL module (the whole API) first: seconds before the
+    # first record of a feed is read, for checks that say nothing about importing files.
+    requires_system_checks: list[str] = []
     help = (
         "Import vulnerability feed files or bundles (format detected from the content).\n\n"
         "Reads NVD CVE API 2.0 JSON, JVN VULDEF/JVNRSS XML, CSAF "
@@ -113,10 +119,28 @@ class Command(BaseCommand):
         except ImportRejected as exc:
             self.stderr.write(f"{path}: refused, nothing imported: {exc}")
             return False
+        audit_record(
+            AuditAction.IMPORT,
+            username=cli_username(),
+            target=f"{kind} {path}"[:300],
+            detail={"kind": kind, "result": str(result)[:500]},
+        )
         self.stdout.write(f"{path}: {kind}: {result}")
         return True
 
     def _summary(self, path: str, record: FeedImport) -> None:
+        audit_record(
+            AuditAction.IMPORT,
+            username=cli_username(),
+            target=f"feed {path}"[:300],
+            detail={
+                "kind": record.kind,
+                "created": record.created,
+                "updated": record.updated,
+                "unchanged": record.unchanged,
+                "skipped": record.refused,
+            },
+        )
         for note in record.notes.splitlines()[:20]:
             self.stderr.write(f"{path}: skipped {note}")
         self.stdout.write(
