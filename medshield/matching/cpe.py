@@ -82,6 +82,8 @@ def _split_fs(body: str) -> list[str]:
 def _unescape(value: str) -> str:
     if value in {ANY, NA}:
         return value
+    if "\\" not in value:
+        return value.lower()
     return re.sub(r"\\(.)", r"\1", value).lower()
 
 
@@ -95,7 +97,9 @@ def parse_cpe23(text: str) -> Cpe:
     """Parse a CPE 2.3 formatted string; missing trailing fields are ANY."""
     if not text.lower().startswith("cpe:2.3:"):
         raise CpeError(f"not a CPE 2.3 formatted string: {text!r}")
-    values = _split_fs(text[len("cpe:2.3:") :])
+    body = text[len("cpe:2.3:") :]
+    # Most names escape nothing; a plain split is then the same as the escape-aware one.
+    values = body.split(":") if "\\" not in body else _split_fs(body)
     if len(values) > len(_FIELDS) or not values[0]:
         raise CpeError(f"malformed CPE 2.3 string: {text!r}")
     values = [_unescape(v) if v else ANY for v in values]
@@ -142,6 +146,27 @@ def parse_cpe(text: str) -> Cpe:
     if text.lower().startswith("cpe:2.3:"):
         return parse_cpe23(text)
     return parse_cpe22(text)
+
+
+def vendor_product(text: str) -> tuple[str, str] | None:
+    """The vendor and product of a CPE name exactly as :func:`parse_cpe` reads them, or None.
+
+    Indexing an NVD-sized data set needs only these two of the eleven attributes of millions
+    of names; for a 2.3 string without escapes they are two fields of a plain split.
+    """
+    text = text.strip()
+    if text[:8].lower() == "cpe:2.3:" and "\\" not in text:
+        values = text[8:].split(":")
+        if len(values) > len(_FIELDS) or not values[0]:
+            return None
+        vendor = values[1].lower() if len(values) > 1 and values[1] else ANY
+        product = values[2].lower() if len(values) > 2 and values[2] else ANY
+        return vendor, product
+    try:
+        cpe = parse_cpe(text)
+    except CpeError:
+        return None
+    return cpe.vendor, cpe.product
 
 
 def _attr_match(criterion: str, value: str) -> bool | None:

@@ -9,20 +9,21 @@ for items that really are the named product.
 from __future__ import annotations
 
 import fnmatch
+import gc
 import json
 from abc import ABC, abstractmethod
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
 from functools import lru_cache
 
 from packageurl import PackageURL
 
-from medshield.matching.cpe import ANY, NA, Cpe, CpeError, _attr_match, parse_cpe
+from medshield.matching.compiled import CompiledRule, Criterion, ItemView, evaluate_nvd
+from medshield.matching.cpe import Cpe, CpeError, _attr_match, parse_cpe, vendor_product
 from medshield.matching.model import (
     Certainty,
-    ConfigNode,
-    CpeMatch,
     CsafProductRule,
     Evidence,
     Finding,
@@ -37,14 +38,7 @@ from medshield.matching.model import (
     Vulnerability,
 )
 from medshield.matching.names import EMPTY_ALIASES, AliasTable
-from medshield.matching.versions import (
-    Interval,
-    Tri,
-    VersionSpec,
-    parse_range,
-    tri_all,
-    tri_any,
-)
+from medshield.matching.versions import Tri, VersionSpec, parse_range
 
 # ---------------------------------------------------------------------------------------------
 # Interfaces
@@ -135,6 +129,10 @@ class InMemoryAdvisoryService(AdvisoryService):
         self._index: dict[str, list[Vulnerability]] = defaultdict(list)
         # Model-number patterns with wildcards cannot be indexed; they are checked for every item.
         self._unindexed: list[Vulnerability] = []
+        with _gc_paused():  # millions of small objects; see _gc_paused
+            self._build(vulns)
+
+    def _build(self, vulns: Iterable[Vulnerability]) -> None:
         for vuln in vulns:
             keys: set[str] = set()
             scan = False
@@ -164,18 +162,18 @@ class InMemoryAdvisoryService(AdvisoryService):
         elif isinstance(rule, PurlRule) and (pk := _purl_key(rule.purl)):
             keys.add(pk)
         for text in cpes:
-            cpe = _cpe_or_none(text)
-            if cpe is not None:
-                keys.add(_key(self.aliases, cpe.vendor, cpe.product))
+            names = vendor_product(text)
+            if names is not None:
+                keys.add(_key(self.aliases, *names))
         return keys
 
     def item_keys(self, item: InventoryItem) -> set[str]:
         keys = {_key(self.aliases, item.vendor, item.product)}
         keys |= {_key(self.aliases, item.vendor, hw) for hw in item.hardware}
         for text in item.cpes:
-            cpe = _cpe_or_none(text)
-            if cpe is not None:
-                keys.add(_key(self.aliases, cpe.vendor, cpe.product))
+            names = vendor_product(text)
+            if names is not None:
+                keys.add(_key(self.aliases, *names))
         if item.purl and (pk := _purl_key(item.purl)):
             keys.add(pk)
         return keys
@@ -252,13 +250,49 @@ class RuleMatcher(Matcher):
         self._vex: Mapping[str, list[VexStatement]] = defaultdict(list)
         for statement in vex:
             self._vex[statement.vulnerability.upper()].append(statement)
+        # Compiled forms, built on first use (see compiled.py). Rules are keyed by id() and the
+        # entry keeps the rule alive, so an id cannot be reused while its entry exists; hashing
+        # a configuration would walk all of its ranges on every lookup.
+        self._criteria: dict[str, Criterion] = {}
+        self._rules: dict[int, tuple[NvdConfiguration, CompiledRule]] = {}
 
     # -- entry point -----------------------------------------------------------------------
 
+    def match(self, inventory: InventorySource, service: AdvisoryService) -> list[Finding]:
+        """As :meth:`Matcher.match`, but each distinct item identity is queried and matched once.
+
+        A fleet repeats the same component (the same vendor, product, version, CPEs...) in many
+        SBOMs and assets; the findings of the first are re-addressed to the others, which is
+        exact because a verdict depends only on those fields, never on ``key``/``asset_key``.
+        """
+        with _gc_paused():
+            return self._match(inventory, service)
+
+    def _match(self, inventory: InventorySource, service: AdvisoryService) -> list[Finding]:
+        items = list(inventory.items())
+        by_identity: dict[tuple[object, ...], list[InventoryItem]] = {}
+        for item in items:
+            by_identity.setdefault(_identity(item), []).append(item)
+        matched: dict[tuple[object, ...], list[Finding]] = {}
+        for item, vulns in service.query_all(group[0] for group in by_identity.values()):
+            matched[_identity(item)] = self.match_item(item, vulns)
+        findings: list[Finding] = []
+        for item in items:
+            found = matched[_identity(item)]
+            if found and found[0].item is not item:
+                found = [replace(f, item=item) for f in found]
+            findings.extend(found)
+        return findings
+
     def match_item(self, item: InventoryItem, vulns: Iterable[Vulnerability]) -> list[Finding]:
+        with _gc_paused():
+            return self._match_item(item, vulns)
+
+    def _match_item(self, item: InventoryItem, vulns: Iterable[Vulnerability]) -> list[Finding]:
         findings = []
+        view = ItemView(item, self.aliases, _cpe_or_none)
         for vuln in vulns:
-            evidence = [e for rule in vuln.rules if (e := self.evaluate(item, rule)) is not None]
+            evidence = [e for rule in vuln.rules if (e := self._evaluate(view, rule)) is not None]
             for vid in sorted(vuln.all_ids):
                 for statement in self._vex.get(vid.upper(), ()):
                     e = self._evaluate_vex(item, statement)
@@ -320,13 +354,16 @@ class RuleMatcher(Matcher):
 
     def evaluate(self, item: InventoryItem, rule: Rule) -> Evidence | None:
         """The verdict of one rule on one item, or None when the rule does not concern it."""
+        return self._evaluate(ItemView(item, self.aliases, _cpe_or_none), rule)
+
+    def _evaluate(self, view: ItemView, rule: Rule) -> Evidence | None:
         if isinstance(rule, NvdConfiguration):
-            return self._evaluate_nvd(item, rule)
+            return self._evaluate_nvd(view, rule)
         if isinstance(rule, CsafProductRule):
-            return self._evaluate_csaf(item, rule)
+            return self._evaluate_csaf(view.item, rule)
         if isinstance(rule, JvnRule):
-            return self._evaluate_jvn(item, rule)
-        return self._evaluate_purl(item, rule)
+            return self._evaluate_jvn(view.item, rule)
+        return self._evaluate_purl(view.item, rule)
 
     # -- names and CPEs --------------------------------------------------------------------
 
@@ -354,83 +391,38 @@ class RuleMatcher(Matcher):
             )
         )
 
-    def _cpe_version(
-        self, criterion: Cpe, bounds: CpeMatch | None, version: str | None
-    ) -> tuple[Tri, str]:
-        if bounds is not None and bounds.has_bounds:
-            interval = Interval(
-                lower=bounds.version_start_including or bounds.version_start_excluding,
-                lower_inclusive=bounds.version_start_excluding is None,
-                upper=bounds.version_end_including or bounds.version_end_excluding,
-                upper_inclusive=bounds.version_end_excluding is None,
-            )
-            if version is None or version in {ANY, NA}:
-                return None, f"no version to compare with {interval.describe()}"
-            return interval.contains(version)
-        if criterion.version == ANY:
-            return True, "all versions"
-        if criterion.version == NA:
-            if criterion.part == "h":
-                return True, "hardware (no version)"
-            if version == NA:
-                return True, "version '-' on both sides"
-            # NVD writes "-" when it knows no version; claiming "all" or "none" would be a guess.
-            return None, f"the rule names no version ('-'), the item has {version!r}"
-        if version is None or version in {ANY, NA}:
-            return None, f"no version to compare with {criterion.version!r}"
-        return parse_range(f"={criterion.version}").contains(version)
+    def _criterion(self, text: str) -> Criterion:
+        """A criteria string parsed, with its canonical vendor and product (cached)."""
+        try:
+            return self._criteria[text]
+        except KeyError:
+            pass
+        cpe = _cpe_or_none(text)
+        found = None
+        if cpe is not None:
+            found = (cpe, self.aliases.canonical(cpe.vendor), self.aliases.canonical(cpe.product))
+        if len(self._criteria) >= _CACHE_LIMIT:
+            self._criteria.clear()
+        self._criteria[text] = found
+        return found
 
-    def _match_cpe(self, item: InventoryItem, match: CpeMatch) -> tuple[Tri, str]:
-        criterion = _cpe_or_none(match.criteria)
-        if criterion is None:
-            return False, f"unparseable criteria {match.criteria!r}"
-        for text in item.cpes:
-            name = _cpe_or_none(text)
-            if name is None or not self._cpe_identity(criterion, name):
-                continue
-            if name.part == "h":
-                version = None if name.version == ANY else name.version
-            else:
-                version = item.version if name.version == ANY else name.version
-            verdict, why = self._cpe_version(criterion, match, version)
-            return verdict, f"{match.criteria} matched CPE {text}: {why}"
-        # No CPE of the item names this product. Compare names, but only where the item has no
-        # CPE that could have said so: hardware by its name, software of a CPE-less item.
-        if criterion.part == "h":
-            products = item.hardware + (() if item.cpes else (item.product,))
-        else:
-            products = () if item.cpes else (item.product,)
-        if self._same(criterion.vendor, item.vendor) and any(
-            self._same(criterion.product, p) for p in products
-        ):
-            version = None if criterion.part == "h" else item.version
-            verdict, why = self._cpe_version(criterion, match, version)
-            return _cap(verdict), f"{match.criteria} matched by name only (no CPE): {why}"
-        return False, ""
+    def _compiled(self, rule: NvdConfiguration) -> CompiledRule:
+        entry = self._rules.get(id(rule))
+        if entry is not None and entry[0] is rule:
+            return entry[1]
+        compiled = CompiledRule(rule, self._criterion)
+        if len(self._rules) >= _CACHE_LIMIT:
+            self._rules.clear()
+        self._rules[id(rule)] = (rule, compiled)
+        return compiled
 
     # -- NVD -------------------------------------------------------------------------------
 
-    def _evaluate_node(self, item: InventoryItem, node: ConfigNode) -> tuple[Tri, list[str], bool]:
-        results = [(m, *self._match_cpe(item, m)) for m in node.matches]
-        verdicts = [v for _, v, _ in results]
-        verdict = tri_all(verdicts) if node.operator.upper() == "AND" else tri_any(verdicts)
-        reasons = [why for _, v, why in results if v is not False and why]
-        vulnerable_hit = any(m.vulnerable and v is not False for m, v, _ in results)
-        if node.negate:
-            verdict = None if verdict is None else not verdict
-            reasons = [f"NOT({'; '.join(reasons) or 'no match'})"]
-        return verdict, reasons, vulnerable_hit
-
-    def _evaluate_nvd(self, item: InventoryItem, rule: NvdConfiguration) -> Evidence | None:
-        results = [self._evaluate_node(item, node) for node in rule.nodes]
-        verdicts = [v for v, _, _ in results]
-        verdict = tri_all(verdicts) if rule.operator.upper() == "AND" else tri_any(verdicts)
-        if rule.negate:
-            verdict = None if verdict is None else not verdict
-        if verdict is False or not any(hit for _, _, hit in results):
+    def _evaluate_nvd(self, view: ItemView, rule: NvdConfiguration) -> Evidence | None:
+        result = evaluate_nvd(view, self._compiled(rule))
+        if result is None:
             return None
-        joiner = " AND " if rule.operator.upper() == "AND" else " OR "
-        reason = joiner.join("; ".join(r) for _, r, _ in results if r)
+        verdict, reason = result
         return Evidence(rule.source, rule.advisory, _certainty(verdict), f"configuration {reason}")
 
     # -- CSAF ------------------------------------------------------------------------------
@@ -553,6 +545,41 @@ class RuleMatcher(Matcher):
             else Certainty.UNCERTAIN
         )
         return Evidence(Source.VEX, st.document, certainty, reason, st.status)
+
+
+@contextmanager
+def _gc_paused() -> Iterator[None]:
+    """Pause the cycle collector while matching, restoring it as it was.
+
+    With a few hundred thousand rules loaded, each collection the matcher's allocations trigger
+    rescans them all: that was half the run time at 400,000 vulnerabilities. Nothing the
+    matcher makes forms a reference cycle, so pausing frees nothing later than it would be.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+#: entries per compiled-form cache of one matcher before it starts over (bounds its memory)
+_CACHE_LIMIT = 1 << 20
+
+
+def _identity(item: InventoryItem) -> tuple[object, ...]:
+    """The fields a verdict depends on: items equal in these get the same findings."""
+    return (
+        item.vendor,
+        item.product,
+        item.version,
+        item.cpes,
+        item.purl,
+        item.model_numbers,
+        item.hardware,
+        item.kind,
+    )
 
 
 def _model_match(pattern: str, model: str) -> bool:

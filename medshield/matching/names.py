@@ -53,7 +53,7 @@ _SUFFIX_RE = re.compile(
 _PREFIX_RE = re.compile(r"^(?:株式会社|有限会社|合同会社)\s*")
 
 
-@lru_cache(maxsize=65536)
+@lru_cache(maxsize=1 << 18)  # NVD names about 100,000 distinct vendors and products
 def normalize_name(name: str) -> str:
     """Canonical form of a vendor or product name for equality comparison.
 

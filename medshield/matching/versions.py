@@ -33,11 +33,15 @@ _TOKEN = re.compile(r"\d+|[^\W\d_]+")
 _WILDCARD_TAIL = re.compile(r"^(?P<head>.+?)(?:\.[x*])+$", re.IGNORECASE)
 
 
+# Cached: a fleet compares the same few thousand component versions with the same bounds
+# millions of times, and both functions are pure (str in, immutable value out).
+@lru_cache(maxsize=1 << 17)
 def _clean(text: str) -> str:
     """NFKC (full-width digits and letters), casefold, and collapse whitespace."""
     return " ".join(unicodedata.normalize("NFKC", text).casefold().split())
 
 
+@lru_cache(maxsize=1 << 17)
 def tokenize(version: str) -> tuple[Token, ...]:
     """Split a version into numeric and alphabetic segments; separators carry no meaning.
 
@@ -159,15 +163,26 @@ class Interval:
             parts.append(f"{'<=' if self.upper_inclusive else '<'} {self.upper}")
         return " and ".join(parts) or "any"
 
-    def contains(self, version: str) -> tuple[Tri, str]:
-        results: list[Tri] = []
+    def verdict(self, version: str) -> Tri:
+        """Whether ``version`` is inside, without the reason (the matcher's hot path)."""
+        lower: Tri = True
         if self.lower is not None:
             cmp = compare_versions(version, self.lower)
-            results.append(None if cmp is None else (cmp >= 0 if self.lower_inclusive else cmp > 0))
+            if cmp is None:
+                lower = None
+            elif not (cmp >= 0 if self.lower_inclusive else cmp > 0):
+                return False
+        upper: Tri = True
         if self.upper is not None:
             cmp = compare_versions(version, self.upper)
-            results.append(None if cmp is None else (cmp <= 0 if self.upper_inclusive else cmp < 0))
-        verdict = tri_all(results)
+            if cmp is None:
+                upper = None
+            elif not (cmp <= 0 if self.upper_inclusive else cmp < 0):
+                return False
+        return True if lower is True and upper is True else None
+
+    def contains(self, version: str) -> tuple[Tri, str]:
+        verdict = self.verdict(version)
         if verdict is None:
             return None, f"cannot compare {version!r} with {self.describe()}"
         return verdict, f"{version!r} {'satisfies' if verdict else 'is outside'} {self.describe()}"
