@@ -232,9 +232,19 @@ class Results:
 class Load:
     """The operations of the mix, each sending one or two requests to one server."""
 
-    def __init__(self, ports: list[int], cookie: str, tags: list[str], seed: int) -> None:
+    def __init__(
+        self,
+        ports: list[int],
+        cookie: str,
+        tags: list[str],
+        seed: int,
+        token: str = "",
+        kind: str = "web",
+    ) -> None:
         self.ports = ports
         self.cookie = cookie
+        self.token = token
+        self.kind = kind
         self.tags = tags
         self.rng = random.Random(seed)
         self.local = threading.local()
@@ -251,11 +261,22 @@ class Load:
         return conns[port]
 
     def request(
-        self, port: int, method: str, path: str, body: str | None = None
+        self,
+        port: int,
+        method: str,
+        path: str,
+        body: str | None = None,
+        extra: dict[str, str] | None = None,
     ) -> tuple[int, dict[str, str], bytes]:
-        headers = {"Cookie": self.cookie}
-        if body is not None:
-            headers["Content-Type"] = "application/x-www-form-urlencoded"
+        if path.startswith("/api/"):
+            headers = {"Authorization": f"Bearer {self.token}"}
+            if body is not None:
+                headers["Content-Type"] = "application/json"
+        else:
+            headers = {"Cookie": self.cookie}
+            if body is not None:
+                headers["Content-Type"] = "application/x-www-form-urlencoded"
+        headers.update(extra or {})
         for attempt in range(2):
             conn = self._conn(port)
             try:
@@ -308,8 +329,10 @@ class Load:
         self.timed_get("asset page", port, f"/assets/{tag}/", due, b"</html>")
 
     def page(self, kind: str, path: str) -> Callable[[int, float], None]:
+        marker = b'"items"' if path.startswith("/api/") else b"</html>"
+
         def op(port: int, due: float) -> None:
-            self.timed_get(kind, port, path, due, b"</html>")
+            self.timed_get(kind, port, path, due, marker)
 
         return op
 
@@ -337,7 +360,46 @@ class Load:
             Sample("asset edit (POST)", (time.perf_counter() - sent) * 1000, ok, detail)
         )
 
+    # the REST API, as a client program uses it (a bearer token, JSON, ETag/If-Match writes)
+    def op_api_list(self, port: int, due: float) -> None:
+        filters = self.rng.choice(
+            [{"kind": "medical_device"}, {"criticality": "life_sustaining"}, {"q": "PACS"}, {}]
+        )
+        filters.update(limit="50", offset=str(50 * self.rng.randint(0, 3)))
+        path = "/api/assets/?" + urllib.parse.urlencode(filters)
+        self.timed_get("api asset list", port, path, due, b'"items"')
+
+    def op_api_detail(self, port: int, due: float) -> None:
+        tag = urllib.parse.quote(self.rng.choice(self.tags))
+        self.timed_get("api asset", port, f"/api/assets/{tag}/", due, b'"asset_tag"')
+
+    def op_api_edit(self, port: int, due: float) -> None:
+        with self.edit_lock:
+            tag = self.tags[self.edits % len(self.tags)]
+            self.edits += 1
+        path = f"/api/assets/{urllib.parse.quote(tag)}/"
+        try:
+            status, headers, _ = self.request(port, "GET", path)
+            etag = {k.lower(): v for k, v in headers.items()}.get("etag", "")
+            body = json.dumps({"notes": f"load test edit {self.edits} at {time.time():.3f}"})
+            status, _, _ = self.request(port, "PATCH", path, body, {"If-Match": etag})
+            ok = status == 200
+            detail = "" if ok else f"{status} PATCH {path}"
+        except Exception as exc:  # noqa: BLE001
+            ok, detail = False, f"{type(exc).__name__}: {exc} PATCH {path}"
+        self.results.add(
+            Sample("api asset edit (GET+PATCH)", (time.perf_counter() - due) * 1000, ok, detail)
+        )
+
     def mix(self) -> list[tuple[Callable[[int, float], None], float]]:
+        if self.kind == "api":
+            return [
+                (self.op_api_list, 0.35),
+                (self.op_api_detail, 0.35),
+                (self.page("api subnets", "/api/subnets/?limit=50"), 0.05),
+                (self.page("api connections", "/api/connections/?limit=50"), 0.05),
+                (self.op_api_edit, 0.20),
+            ]
         return [
             (self.op_list, 0.30),
             (self.op_search, 0.05),
@@ -528,6 +590,12 @@ def main() -> None:
         default=10.0,
         help="seconds an operation may wait for a client thread before it is dropped (an error)",
     )
+    parser.add_argument(
+        "--mix",
+        choices=["web", "api"],
+        default="web",
+        help="web: the pages people use (default); api: the REST API as a client program uses it",
+    )
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--keep", action="store_true", help="keep the data folder")
     args = parser.parse_args()
@@ -548,6 +616,14 @@ def main() -> None:
         medshield(env, "demo", "load")
         medshield(env, "createuser", "loadtest", "--admin")
         tags = asset_tags(args.database_url)
+        token = subprocess.run(
+            [str(BIN / "medshield"), "token", "create", "loadtest", "--name", "load test"]
+            + ["--scope", "write", "--days", "1"],
+            env=env,
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout.strip()
         took = time.perf_counter() - t0
         print(f"set-up: database, demo hospital ({len(tags)} assets) in {took:.1f} s")
 
@@ -578,9 +654,9 @@ def main() -> None:
         print(f"app: {described}; PostgreSQL {args.database_url.rsplit('/', 1)[-1]}")
         cookie = login(ports[0], "loadtest")
 
-        load = Load(ports, cookie, tags, args.seed)
+        load = Load(ports, cookie, tags, args.seed, token, args.mix)
         # Warm-up: each server loads its templates and opens its database connections.
-        warm = Load(ports, cookie, tags, args.seed + 1)
+        warm = Load(ports, cookie, tags, args.seed + 1, token, args.mix)
         for op, _ in warm.mix():
             for port in ports:
                 op(port, time.perf_counter())
@@ -592,7 +668,8 @@ def main() -> None:
 
         cores = os.cpu_count()
         print(
-            f"load: {args.rate:.0f} operations/s for {args.duration:.0f} s, open loop, "
+            f"load: {args.mix} mix, {args.rate:.0f} operations/s for {args.duration:.0f} s, "
+            "open loop, "
             f"{args.client_threads} client threads in this process; {cores} cores shared by "
             f"the servers, PostgreSQL and the generator (load average before: "
             f"{os.getloadavg()[0]:.2f})"

@@ -89,7 +89,7 @@ def test_the_secret_key_is_generated_once_and_owner_only(tmp_path: Path) -> None
 SECRET_PATTERNS = [
     re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----"),
     re.compile(r"""SECRET_KEY\s*=\s*["'][^"']{8,}["']"""),
-    re.compile(r"django-insecure-"),
+    re.compile("django" + "-insecure-"),  # split so that this file does not match itself
     re.compile(r"postgres(?:ql)?://[^:/@\s]+:[^@\s]{3,}@"),  # a URL with a password in it
     re.compile(r"AKIA[0-9A-Z]{16}"),
 ]
