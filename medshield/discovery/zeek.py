@@ -19,6 +19,7 @@ import gzip
 import io
 import ipaddress
 import json
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -162,9 +163,13 @@ class _Header:
     types: list[str] = field(default_factory=list)
 
 
+_HEX_ESCAPE = re.compile(r"\\x([0-9a-fA-F]{2})")
+
+
 def _unescape(value: str) -> str:
-    # The header writes the separator as "\x09"
-    return value.encode("ascii", "backslashreplace").decode("unicode_escape")
+    # The header writes the separator as "\x09"; only \xHH escapes are Zeek's, any other
+    # backslash is kept as it is.
+    return _HEX_ESCAPE.sub(lambda m: chr(int(m.group(1), 16)), value)
 
 
 #: a gzip'd log inflating more than this many times its compressed size is a bomb (text logs
