@@ -216,6 +216,9 @@ OTP_TOTP_ISSUER = "medshield"
 MEDSHIELD_REQUIRE_2FA = envbool("MEDSHIELD_REQUIRE_2FA", False)
 # End of accounts.
 
+# Findings are re-matched after every commit that changes the register or imports a feed
+# (medshield.findings.signals); off, only `medshield match` (e.g. from a timer) re-matches.
+FINDINGS_AUTO_MATCH = envbool("MEDSHIELD_AUTO_MATCH", True)
 MAX_UPLOAD_MB = envint("MEDSHIELD_MAX_UPLOAD_MB", 50)
 # Seconds Graphviz may spend on one diagram before it is stopped (a worker must not be pinned).
 DIAGRAM_TIMEOUT = envint("MEDSHIELD_DIAGRAM_TIMEOUT", 120)

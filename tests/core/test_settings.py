@@ -55,3 +55,15 @@ def test_an_empty_secret_key_file_is_refused(tmp_path) -> None:  # type: ignore[
     (tmp_path / "secret_key").write_text("")
     with pytest.raises(ImproperlyConfigured, match="empty"):
         envsecret("MEDSHIELD_TEST_KEY", tmp_path)
+
+
+def test_automatic_re_matching_can_be_turned_off_from_the_environment() -> None:
+    code = "from django.conf import settings as s; print(s.FINDINGS_AUTO_MATCH)"
+    run = [sys.executable, "-c", "import django; django.setup();" + code]
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "medshield.settings"}
+    on = subprocess.run(run, env=env, capture_output=True, text=True, check=True, timeout=60)
+    off = subprocess.run(
+        run, env={**env, "MEDSHIELD_AUTO_MATCH": "0"}, capture_output=True, text=True,
+        check=True, timeout=60,
+    )  # fmt: skip
+    assert (on.stdout.strip(), off.stdout.strip()) == ("True", "False")
