@@ -212,6 +212,9 @@ AXES_RESET_ON_SUCCESS = True
 AXES_DISABLE_ACCESS_LOG = True  # logins are in medshield's own audit log
 AXES_LOCKOUT_CALLABLE = "medshield.accounts.views.locked_out"
 AXES_VERBOSE = False
+# The client's address behind the TLS proxy too (medshield.core.clientip), so that a lockout is
+# per user and address, not per user and proxy.
+AXES_CLIENT_IP_CALLABLE = "medshield.core.clientip.client_ip"
 OTP_TOTP_ISSUER = "medshield"
 MEDSHIELD_REQUIRE_2FA = envbool("MEDSHIELD_REQUIRE_2FA", False)
 # End of accounts.

@@ -8,6 +8,7 @@ from typing import Any
 from django.http import HttpRequest
 
 from medshield.audit.models import AuditAction, AuditEvent
+from medshield.core.clientip import client_ip
 
 
 def record(
@@ -31,7 +32,7 @@ def record(
         detail=detail or {},
     )
     if request is not None:
-        event.ip = request.META.get("REMOTE_ADDR") or None
+        event.ip = client_ip(request)
         event.method = request.method or ""
         event.path = request.get_full_path()[:500]
     event.save(force_insert=True)

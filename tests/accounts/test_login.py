@@ -51,6 +51,21 @@ def test_it_locks_a_user_out_after_repeated_failures(
     assert failures.count() == 4
 
 
+def test_behind_the_proxy_the_lockout_is_per_client_not_per_proxy(
+    engineer: Any, staff_password: str, settings: Any
+) -> None:
+    settings.AXES_FAILURE_LIMIT = 2
+    settings.SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    via_proxy = {"REMOTE_ADDR": "10.0.0.1", "HTTP_X_FORWARDED_PROTO": "https"}
+    attacker = Client(**via_proxy, HTTP_X_FORWARDED_FOR="192.0.2.66")
+    for _ in range(2):
+        post_login(attacker, "engineer", "wrong")
+    assert post_login(attacker, "engineer", staff_password).status_code == 429
+    # the same proxy, another client: not locked out
+    nurse = Client(**via_proxy, HTTP_X_FORWARDED_FOR="192.0.2.7")
+    assert post_login(nurse, "engineer", staff_password).status_code == 302
+
+
 def test_it_shows_the_lockout_in_japanese(client: Client, engineer: Any, settings: Any) -> None:
     settings.AXES_FAILURE_LIMIT = 1
     response = post_login(client, "engineer", "wrong")
