@@ -315,7 +315,10 @@ def _time(value: Any) -> dt.datetime | None:
     if value is None or value == "":
         return None
     if isinstance(value, int | float):
-        return dt.datetime.fromtimestamp(float(value), tz=dt.UTC)
+        try:
+            return dt.datetime.fromtimestamp(float(value), tz=dt.UTC)
+        except (ValueError, OverflowError, OSError):
+            return None  # a time no clock can show (e.g. milliseconds written as seconds)
     text = str(value)
     # Zeek writes epoch seconds; JSON logs may carry ISO 8601 instead.
     with contextlib.suppress(ValueError, OverflowError, OSError):
@@ -330,7 +333,7 @@ def _time(value: Any) -> dt.datetime | None:
 def _count(value: Any) -> int:
     try:
         return int(float(value))
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):  # OverflowError: "1e999" is infinite
         return 0
 
 
@@ -382,7 +385,10 @@ def _conn(log: ZeekLog, row: dict[str, Any]) -> None:
         except (ValueError, OverflowError):
             end = when
     transport = str(row.get("proto") or "").lower()
-    port = _count(row.get("id.resp_p")) if row.get("id.resp_p") is not None else None
+    port_text = str(row.get("id.resp_p", "")).strip()
+    # Anything but a whole number 0-65535 is not a port: a damaged or hostile log.
+    whole = port_text.isascii() and port_text.isdigit() and len(port_text) <= 5
+    port = int(port_text) if whole and int(port_text) <= 65535 else None
     services = _list(row.get("service"))
     protocol = SERVICES.get(services[0].lower(), services[0].upper()) if services else ""
     answered = _count(row.get("resp_pkts")) > 0 or row.get("conn_state") in ("SF", "S1", "RSTO")

@@ -169,3 +169,28 @@ def test_not_zeek_is_a_clear_error(tmp_path: Path, content: bytes) -> None:
     path.write_bytes(content)
     with pytest.raises(ZeekError):
         read_zeek(path)
+
+
+def test_a_json_time_beyond_any_calendar_is_kept_as_no_time(tmp_path: Path) -> None:
+    """Milliseconds written as seconds (year 51771, found by the fuzz tests) are not a crash."""
+    path = tmp_path / "dhcp.log"
+    path.write_text(
+        '{"ts":1571575414483.749,"uids":["C1"],"client_addr":"10.18.20.97",'
+        '"mac":"00:01:24:56:9b:cf","host_name":"Juanita-Work-PC","msg_types":["ACK"]}\n'
+    )
+    [host] = read_zeek(path).as_json()["hosts"]
+    assert host["mac"] == "00:01:24:56:9b:cf"
+
+
+def test_a_port_or_count_beyond_any_number_is_not_a_crash(tmp_path: Path) -> None:
+    """ "1e99967" as a port (found by the fuzz tests) reads as no port."""
+    head = (
+        "#separator \\x09\n#path\tconn\n"
+        "#fields\tts\tuid\tid.orig_h\tid.orig_p\tid.resp_h\tid.resp_p\tproto\tservice\t"
+        "resp_pkts\tconn_state\n"
+    )
+    row = "1571575414.5\tC1\t10.0.0.1\t68\t10.0.0.2\t{port}\tudp\tdhcp\t1e99967\tSF\n"
+    path = tmp_path / "conn.log"
+    path.write_text(head + row.format(port="1e99967") + row.format(port="70000"))
+    flows = read_zeek(path).as_json()["flows"]
+    assert flows and all(flow["dst_port"] is None for flow in flows)

@@ -111,6 +111,21 @@ def test_it_refuses_deeply_nested_json(
     _refused(path, baseline, *words)
 
 
+def test_it_refuses_json_that_is_not_utf8(tmp_path: Path, baseline: dict[str, object]) -> None:
+    """An overlong UTF-8 sequence in a key (found by the fuzz tests) is refused, not a crash."""
+    path = tmp_path / "overlong.json"
+    path.write_bytes(b'{"\xc0\x80id": "CVE-2023-30563", "vulnStatus": "Analyzed"}')
+    _refused(path, baseline, "UTF-8")
+
+
+def test_a_head_cut_inside_a_character_is_still_read(tmp_path: Path) -> None:
+    """The format is guessed from the first bytes; a cut through a Japanese character is fine."""
+    from medshield.vulns.importers import _json_keys
+
+    head = json.dumps({"catalogVersion": "1", "title": "日本語" * 10}, ensure_ascii=False)
+    assert "catalogVersion" in _json_keys(head.encode()[:-4])
+
+
 def _gzip_members(path: Path, head: bytes, chunk: bytes, members: int) -> None:
     """A gzip of ``head`` then ``members`` copies of ``chunk``: tiny on disk, huge inflated."""
     compressor = zlib.compressobj(9, zlib.DEFLATED, 31)

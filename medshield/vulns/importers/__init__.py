@@ -63,6 +63,14 @@ def _json_keys(head: bytes) -> set[str]:
     """The ijson prefixes of the keys seen in the first bytes of a JSON file."""
     keys: set[str] = set()
     try:
+        head.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        if exc.reason != "unexpected end of data":
+            raise FeedRejected(
+                _("the JSON is not valid UTF-8 (byte {position})").format(position=exc.start)
+            ) from None
+        head = head[: exc.start]  # the head was cut inside a character: drop its first bytes
+    try:
         for prefix, event, value in ijson.parse(head):
             if event == "map_key" and prefix.count(".") < 3:
                 keys.add(f"{prefix}.{value}" if prefix else value)
