@@ -64,6 +64,8 @@ def test_the_main_pages_raise_no_csp_violation(  # type: ignore[no-untyped-def]
         assert violations() == []
 
         # The language menu works without its old inline handler.
+        # medshield.js attaches the menu's handler when the page has loaded
+        page.wait_for_load_state("load")
         with page.expect_navigation():
             page.select_option("#language-select", "en")
         expect(page.locator("h1")).to_have_text("Assets")

@@ -109,6 +109,8 @@ def test_it_finds_edits_and_shows_history(
         expect(page.locator("h1")).to_have_text("資産")
 
         if language == "en":
+            # medshield.js attaches the menu's handler when the page has loaded
+            page.wait_for_load_state("load")
             with page.expect_navigation():
                 page.select_option("#language-select", "en")
             expect(page.locator("h1")).to_have_text("Assets")

@@ -27,7 +27,10 @@ def test_it_filters_the_network_diagram_and_opens_a_device(
         page.fill("#id_username", engineer.username)
         page.fill("#id_password", staff_password)
         page.locator("form button[type=submit]").last.click()
+        expect(page.locator("h1")).to_contain_text("構成図")
         if language == "en":
+            # medshield.js attaches the menu's handler when the page has loaded
+            page.wait_for_load_state("load")
             with page.expect_navigation():
                 page.select_option("#language-select", "en")
         heading = {"ja": "構成図", "en": "Configuration diagrams"}[language]
