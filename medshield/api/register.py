@@ -15,7 +15,15 @@ from medshield.api.errors import ApiError
 from medshield.api.fields import AssetTag, Id, filter_address, text
 from medshield.api.scope import hanging_off_assets, is_confined
 from medshield.assets.choices import AssetKind, AssetStatus, Criticality
-from medshield.assets.models import Asset, Building, Floor, Rack, Room, Site
+from medshield.assets.models import (
+    ASSET_EDITABLE_FIELDS,
+    Asset,
+    Building,
+    Floor,
+    Rack,
+    Room,
+    Site,
+)
 from medshield.network.choices import ConnectionKind
 from medshield.network.models import (
     VLAN,
@@ -400,28 +408,7 @@ RESOURCES: tuple[Resource, ...] = (
         queryset=_assets,
         lookup="asset_tag",
         create_only=("asset_tag",),
-        fields=(
-            "name",
-            "kind",
-            "status",
-            "manufacturer",
-            "model",
-            "serial_number",
-            "software_version",
-            "department",
-            "owner",
-            "criticality",
-            "handles_patient_data",
-            "support_contact",
-            "network_role",
-            "hostname",
-            "role",
-            "is_virtual",
-            "host",
-            "room",
-            "rack",
-            "notes",
-        ),
+        fields=ASSET_EDITABLE_FIELDS,
         extras=(Extra("place", str | None, _place),),
         check=_check_asset,
         doc="A manufacturer's login sees only its own make's assets.",

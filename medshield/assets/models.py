@@ -164,6 +164,31 @@ class Rack(ChangeLoggedModel):
         return f"{self.room} {self.name}"
 
 
+#: the fields a person edits on an asset (after its tag), in the order forms and the API show them
+ASSET_EDITABLE_FIELDS: tuple[str, ...] = (
+    "name",
+    "kind",
+    "status",
+    "manufacturer",
+    "model",
+    "serial_number",
+    "software_version",
+    "department",
+    "owner",
+    "criticality",
+    "handles_patient_data",
+    "support_contact",
+    "network_role",
+    "hostname",
+    "role",
+    "is_virtual",
+    "host",
+    "room",
+    "rack",
+    "notes",
+)
+
+
 class Asset(ChangeLoggedModel):
     """Anything on the hospital network: a medical device or system, a server, a switch, a PC...
 

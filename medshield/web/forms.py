@@ -12,7 +12,7 @@ from django.forms.models import ModelChoiceIterator
 from django.utils.translation import gettext_lazy as _
 
 from medshield.assets.choices import AssetKind
-from medshield.assets.models import Asset, Rack, Room
+from medshield.assets.models import ASSET_EDITABLE_FIELDS, Asset, Rack, Room
 from medshield.core.textsafety import SafeTextValidator
 
 
@@ -107,29 +107,7 @@ class AssetForm(forms.ModelForm):  # type: ignore[type-arg]
 
     class Meta:
         model = Asset
-        fields = [
-            "asset_tag",
-            "name",
-            "kind",
-            "status",
-            "manufacturer",
-            "model",
-            "serial_number",
-            "software_version",
-            "department",
-            "owner",
-            "criticality",
-            "handles_patient_data",
-            "support_contact",
-            "network_role",
-            "hostname",
-            "role",
-            "is_virtual",
-            "host",
-            "room",
-            "rack",
-            "notes",
-        ]
+        fields = ["asset_tag", *ASSET_EDITABLE_FIELDS]
         widgets = {"notes": forms.Textarea(attrs={"rows": 4})}
 
     #: field groups of the form page, in order: (heading, field names)
