@@ -14,6 +14,10 @@ What it does:
   generator sends request i to server i mod 2 (round robin, nginx's default). `--layout
   one-server` starts one `medshield serve --workers 2` instead (one gunicorn master, two worker
   processes on one port);
+* starts --job-workers `medshield worker` processes (2) and runs the servers with
+  MEDSHIELD_AUTO_MATCH=worker (--auto-match): an edit queues one re-match job instead of
+  re-matching inside the request, as a production install with job workers runs. The workers'
+  CPU is counted with the app's; a failed job counts as an error;
 * runs the generator in this process (separate from the servers): an open loop that starts an
   operation every 1/rate seconds whatever the server's latency. Latency is counted from the
   moment the operation was due, so time spent waiting for a free generator thread counts too and
@@ -503,12 +507,24 @@ def postgres_backends(url: str) -> list[int]:
     return [pid for (pid,) in rows]
 
 
+def job_states(url: str) -> list[tuple[str, str, int]]:
+    """(kind, state, count) of the jobs in the benchmark's database."""
+    import psycopg
+
+    with psycopg.connect(url) as conn:
+        rows = conn.execute(
+            "SELECT kind, state, count(*) FROM jobs_job GROUP BY kind, state ORDER BY 1, 2"
+        ).fetchall()
+    return [(kind, state, int(n)) for kind, state, n in rows]
+
+
 @dataclass
 class CpuMeter:
     """CPU spent by the app processes, their PostgreSQL backends and this generator."""
 
     servers: list[int]
     url: str
+    workers: list[int] = field(default_factory=list)
     start: dict[str, dict[int, float]] = field(default_factory=dict)
 
     def snapshot(self) -> dict[str, dict[int, float]]:
@@ -517,6 +533,7 @@ class CpuMeter:
         usage = resource.getrusage(resource.RUSAGE_SELF)
         return {
             "app": {p: cpu_seconds(p) for s in self.servers for p in process_tree(s)},
+            "job workers": {p: cpu_seconds(p) for w in self.workers for p in process_tree(w)},
             "postgresql": {p: cpu_seconds(p, False) for p in postgres_backends(self.url)},
             "generator": {0: usage.ru_utime + usage.ru_stime},
         }
@@ -596,6 +613,16 @@ def main() -> None:
         default="web",
         help="web: the pages people use (default); api: the REST API as a client program uses it",
     )
+    parser.add_argument(
+        "--auto-match",
+        choices=["worker", "on", "off"],
+        default="worker",
+        help="MEDSHIELD_AUTO_MATCH of the servers: worker (the production shape: each edit "
+        "queues a re-match job the job workers run), on (the request re-matches) or off",
+    )
+    parser.add_argument(
+        "--job-workers", type=int, default=2, help="`medshield worker` processes to start"
+    )
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--keep", action="store_true", help="keep the data folder")
     args = parser.parse_args()
@@ -607,8 +634,10 @@ def main() -> None:
         DATABASE_URL=args.database_url,
         DJANGO_SETTINGS_MODULE="medshield.settings",
         MEDSHIELD_PASSWORD=PASSWORD,
+        MEDSHIELD_AUTO_MATCH=args.auto_match,
     )
     servers: list[subprocess.Popen[bytes]] = []
+    job_workers: list[subprocess.Popen[bytes]] = []
     try:
         t0 = time.perf_counter()
         fresh_database(args.database_url)
@@ -645,13 +674,26 @@ def main() -> None:
             ports.append(port)
         for port, server in zip(ports, servers, strict=True):
             wait_until_serving(port, server)
+        for _ in range(args.job_workers):
+            job_workers.append(
+                subprocess.Popen(
+                    [str(BIN / "medshield"), "worker"],
+                    env=env,
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL,
+                )
+            )
         described = (
             f"two `medshield serve` processes (ports {ports[0]}, {ports[1]}), each 1 gunicorn "
             f"worker x {args.threads} threads, requests alternating between them"
             if args.layout == "two-servers"
             else f"one `medshield serve --workers 2 --threads {args.threads}` on port {ports[0]}"
         )
-        print(f"app: {described}; PostgreSQL {args.database_url.rsplit('/', 1)[-1]}")
+        print(
+            f"app: {described}; {len(job_workers)} `medshield worker` processes; "
+            f"MEDSHIELD_AUTO_MATCH={args.auto_match}; PostgreSQL "
+            f"{args.database_url.rsplit('/', 1)[-1]}"
+        )
         cookie = login(ports[0], "loadtest")
 
         load = Load(ports, cookie, tags, args.seed, token, args.mix)
@@ -674,12 +716,23 @@ def main() -> None:
             f"the servers, PostgreSQL and the generator (load average before: "
             f"{os.getloadavg()[0]:.2f})"
         )
-        meter = CpuMeter([server.pid for server in servers], args.database_url)
+        meter = CpuMeter(
+            [server.pid for server in servers], args.database_url, [w.pid for w in job_workers]
+        )
         meter.begin()
         elapsed, late = run_load(load, args.rate, args.duration, args.client_threads, args.max_lag)
         spent = meter.spent()
         print(f"load average after: {os.getloadavg()[0]:.2f}")
         passed = report(load.results, elapsed, late)
+        jobs = job_states(args.database_url)
+        if jobs:
+            print(
+                "jobs the edits queued: "
+                + ", ".join(f"{kind} {state} {n}" for kind, state, n in jobs)
+            )
+        if any(state == "failed" for _kind, state, _n in jobs):
+            print("a job failed: counted as an error")
+            passed = False
         answered = sum(1 for s in load.results.samples if s.kind != NOT_SENT) or 1
         print(
             "CPU per answered request: "
@@ -695,9 +748,9 @@ def main() -> None:
         }
         print(json.dumps(summary))
     finally:
-        for server in servers:
+        for server in [*servers, *job_workers]:
             server.terminate()
-        for server in servers:
+        for server in [*servers, *job_workers]:
             try:
                 server.wait(15)
             except subprocess.TimeoutExpired:

@@ -203,7 +203,7 @@ PASSWORD_HASHERS = [
 # lockout backend. Roles still come from the groups (docs/authentication.md).
 AUTHENTICATION_BACKENDS = [
     "medshield.accounts.backends.LockoutBackend",
-    "django.contrib.auth.backends.ModelBackend",
+    "medshield.accounts.backends.RoleBackend",
 ]
 AXES_FAILURE_LIMIT = envint("MEDSHIELD_LOGIN_FAILURE_LIMIT", 5)
 AXES_COOLOFF_TIME = timedelta(minutes=envint("MEDSHIELD_LOGIN_LOCKOUT_MINUTES", 15))
@@ -220,8 +220,14 @@ MEDSHIELD_REQUIRE_2FA = envbool("MEDSHIELD_REQUIRE_2FA", False)
 # End of accounts.
 
 # Findings are re-matched after every commit that changes the register or imports a feed
-# (medshield.findings.signals); off, only `medshield match` (e.g. from a timer) re-matches.
-FINDINGS_AUTO_MATCH = envbool("MEDSHIELD_AUTO_MATCH", True)
+# (medshield.findings.signals): in the process that committed (on, the default), by a job the
+# workers run ("worker": the request that saved returns at once), or not at all (off: only
+# `medshield match`, e.g. from a timer, re-matches).
+FINDINGS_AUTO_MATCH: bool | str = (
+    "worker"
+    if os.environ.get("MEDSHIELD_AUTO_MATCH", "").strip().lower() == "worker"
+    else envbool("MEDSHIELD_AUTO_MATCH", True)
+)
 MAX_UPLOAD_MB = envint("MEDSHIELD_MAX_UPLOAD_MB", 50)
 # Seconds Graphviz may spend on one diagram before it is stopped (a worker must not be pinned).
 DIAGRAM_TIMEOUT = envint("MEDSHIELD_DIAGRAM_TIMEOUT", 120)

@@ -16,14 +16,22 @@ from medshield.assets.models import Asset
 
 def manufacturer_of(user: Any) -> str | None:
     """The manufacturer a login is confined to, or None when it is not confined."""
-    if user is None or not getattr(user, "is_authenticated", False):
-        return None
-    if getattr(user, "is_superuser", False):
-        return None
-    from medshield.accounts.models import Profile
+    return _scope(user)[0]
 
-    profile = Profile.objects.filter(user=user).first()
-    return (profile.manufacturer.strip() or None) if profile is not None else None
+
+def _scope(user: Any) -> tuple[str | None, bool]:
+    """(the manufacturer the login is confined to, whether it is a manufacturer's login that
+    names none), from :func:`~medshield.accounts.access.access_of` (one query per request)."""
+    if user is None or not getattr(user, "is_authenticated", False):
+        return None, False
+    if getattr(user, "is_superuser", False):
+        return None, False
+    from medshield.accounts.access import access_of
+    from medshield.accounts.models import Role
+
+    found = access_of(user)
+    maker = found.manufacturer.strip() or None
+    return maker, maker is None and Role.MANUFACTURER in found.groups
 
 
 def visible_assets(user: Any, queryset: QuerySet[Asset] | None = None) -> QuerySet[Asset]:
@@ -49,15 +57,7 @@ def is_confined(user: Any) -> bool:
 def _manufacturer_without_name(user: Any) -> bool:
     """A login in the manufacturer role whose profile names no manufacturer: it must see
     nothing rather than everything (a forgotten --manufacturer must not open the register)."""
-    if user is None or not getattr(user, "is_authenticated", False):
-        return False
-    if getattr(user, "is_superuser", False):
-        return False
-    from medshield.accounts.models import Role
-
-    return bool(user.groups.filter(name=Role.MANUFACTURER).exists()) and (
-        manufacturer_of(user) is None
-    )
+    return _scope(user)[1]
 
 
 def visible_sboms(user: Any, queryset: QuerySet[Any] | None = None) -> QuerySet[Any]:

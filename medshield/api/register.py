@@ -4,7 +4,8 @@
 
 from typing import Any
 
-from django.db.models import Q, QuerySet
+from django.db.models import CharField, Q, QuerySet, Value
+from django.db.models.functions import Concat
 from django.utils.translation import gettext as _
 from ninja import Router
 from pydantic import Field
@@ -145,7 +146,18 @@ class AssetQuery(ListQuery):
 
 
 def _assets(user: Any) -> QuerySet[Asset]:
-    return visible_assets(user).select_related("host", "room__floor__building__site")
+    # The place as one column the database joins up, rather than four model objects per row.
+    place = Concat(
+        "room__floor__building__site__code",
+        Value("/"),
+        "room__floor__building__code",
+        Value("/"),
+        "room__floor__name",
+        Value("/"),
+        "room__code",
+        output_field=CharField(),
+    )
+    return visible_assets(user).select_related("host").annotate(place_path=place)
 
 
 def _check_asset(asset: Asset, data: dict[str, Any], user: Any) -> None:
@@ -160,7 +172,10 @@ def _check_asset(asset: Asset, data: dict[str, Any], user: Any) -> None:
 
 
 def _place(asset: Asset, user: Any) -> str | None:
-    return asset.room.path if asset.room_id else None
+    if not asset.room_id:
+        return None
+    annotated = getattr(asset, "place_path", None)
+    return annotated if annotated is not None else asset.room.path
 
 
 # --- network ----------------------------------------------------------------------------------
@@ -288,20 +303,30 @@ class FlowQuery(ListQuery):
 
 
 def _connections(user: Any) -> QuerySet[ExternalConnection]:
-    queryset = ExternalConnection.objects.all()
+    # The path and the reached assets of a page of connections in two queries, not two per row.
+    queryset = ExternalConnection.objects.prefetch_related("hops__asset", "reaches")
     if is_confined(user):
         queryset = hanging_off_assets(queryset, user, "through", "reaches")
     return queryset
 
 
+def _visible_only(assets: list[Asset], user: Any) -> list[Asset]:
+    """``assets`` less those ``user`` may not see (a manufacturer's login sees its own only)."""
+    if not is_confined(user):
+        return assets
+    visible = set(
+        visible_assets(user).filter(pk__in=[a.pk for a in assets]).values_list("pk", flat=True)
+    )
+    return [a for a in assets if a.pk in visible]
+
+
 def _path_tags(connection: ExternalConnection, user: Any) -> list[str]:
-    visible = set(visible_assets(user).filter(hops__connection=connection).values_list("pk"))
-    return [a.asset_tag for a in connection.path() if (a.pk,) in visible]
+    hops = sorted(connection.hops.all(), key=lambda hop: hop.position)
+    return [a.asset_tag for a in _visible_only([hop.asset for hop in hops], user)]
 
 
 def _reached_tags(connection: ExternalConnection, user: Any) -> list[str]:
-    reached = visible_assets(user, connection.reaches.all())
-    return sorted(reached.values_list("asset_tag", flat=True))
+    return sorted(a.asset_tag for a in _visible_only(list(connection.reaches.all()), user))
 
 
 MAX_PATH = 100

@@ -6,7 +6,9 @@ event. Any of these schedules one :func:`~medshield.findings.service.rematch_pen
 transaction commits (once per transaction however many rows it wrote); that function works out
 what changed from the marks it keeps, so rows written in bulk without signals are caught too.
 
-``FINDINGS_AUTO_MATCH = False`` in the settings turns it off (``medshield match`` still works).
+``FINDINGS_AUTO_MATCH = False`` in the settings turns it off (``medshield match`` still works);
+``"worker"`` queues a ``match.pending`` job instead (one at a time: a queued one is not doubled),
+so the request that saved returns without waiting and the job workers do the matching.
 """
 
 from __future__ import annotations
@@ -34,16 +36,30 @@ def _run() -> None:
         logger.info("re-matched after a change: %s", stats.summary())
 
 
+def _queue() -> None:
+    from medshield.jobs.models import Job, JobState
+    from medshield.jobs.queue import enqueue
+
+    if not Job.objects.filter(kind=PENDING_JOB, state=JobState.QUEUED).exists():
+        enqueue(PENDING_JOB, max_attempts=1)
+
+
+#: the job kind that runs :func:`~medshield.findings.service.rematch_pending` (in jobs.kinds)
+PENDING_JOB = "match.pending"
+
+
 def schedule() -> None:
-    """Run one pending re-match after the current transaction commits."""
-    if not getattr(settings, "FINDINGS_AUTO_MATCH", True):
+    """Run one pending re-match after the current transaction commits (or queue it)."""
+    mode = getattr(settings, "FINDINGS_AUTO_MATCH", True)
+    if not mode:
         return
+    action = _queue if mode == "worker" else _run
     # Already waiting for this transaction's commit? (A rolled-back transaction drops the list.)
-    if any(entry[1] is _run for entry in connection.run_on_commit):
+    if any(entry[1] is action for entry in connection.run_on_commit):
         return
     # robust: a failed re-match is logged and retried by the next one (the marks stay put); it
     # must not turn a successful save into an error page.
-    transaction.on_commit(_run, robust=True)
+    transaction.on_commit(action, robust=True)
 
 
 @receiver(post_save, sender=FeedImport, dispatch_uid="findings-feed-import")

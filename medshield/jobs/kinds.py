@@ -201,6 +201,20 @@ def match(ctx: JobContext, **options: Any) -> Any:
         return _plain(match_all(**options))
 
 
+@job_kind("match.pending", label=gettext_lazy("Re-matching after a change"))
+def match_pending(ctx: JobContext, **options: Any) -> Any:
+    """Re-match what changed since the last match (queued after a save when
+    ``MEDSHIELD_AUTO_MATCH=worker``; see medshield.findings.signals)."""
+    try:
+        service = importlib.import_module("medshield.findings.service")
+    except ImportError as exc:
+        raise JobFailed(
+            _("Matching is not available in this installation ({error}).").format(error=exc)
+        ) from None
+    with acting_as(ctx.actor()):
+        return _plain(service.rematch_pending())
+
+
 def _plain(value: Any) -> Any:
     """A result as JSON-able data: dataclasses and objects with as_dict() become dicts."""
     if dataclasses.is_dataclass(value) and not isinstance(value, type):

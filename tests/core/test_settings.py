@@ -66,4 +66,12 @@ def test_automatic_re_matching_can_be_turned_off_from_the_environment() -> None:
         run, env={**env, "MEDSHIELD_AUTO_MATCH": "0"}, capture_output=True, text=True,
         check=True, timeout=60,
     )  # fmt: skip
-    assert (on.stdout.strip(), off.stdout.strip()) == ("True", "False")
+    worker = subprocess.run(
+        run, env={**env, "MEDSHIELD_AUTO_MATCH": "worker"}, capture_output=True, text=True,
+        check=True, timeout=60,
+    )  # fmt: skip
+    assert (on.stdout.strip(), off.stdout.strip(), worker.stdout.strip()) == (
+        "True",
+        "False",
+        "worker",
+    )
