@@ -442,8 +442,9 @@ def add_write_routes(router: Router, resource: Resource) -> None:
             if resource.after_save is not None:
                 resource.after_save(obj, data, request.user)
         obj = resource.find(request.user, key_value)
-        _with_etag(response, obj)
-        return resource.serialize(obj, request.user)
+        written = json_response(resource.serialize(obj, request.user))
+        _with_etag(written, obj)
+        return written
 
     def replace_item(request: HttpRequest, response: HttpResponse, **kw: Any) -> Any:
         return write(request, response, kw[key_name], kw["payload"].model_dump())

@@ -161,10 +161,17 @@ def output_type(field: models.Field[Any, Any]) -> Any:
     return result | None if field.null else result
 
 
+_MISSING = object()
+
+
 def output_value(obj: models.Model, field: models.Field[Any, Any]) -> Any:
     """``field`` of ``obj`` as the API returns it (an asset by its tag, other relations by id)."""
     if field.is_relation:
         if is_asset(field):
+            # A queryset may annotate the tag as "<field>_tag" (one column, not a whole asset).
+            tag = obj.__dict__.get(f"{field.name}_tag", _MISSING)
+            if tag is not _MISSING:
+                return tag
             related = getattr(obj, field.name)
             return related.asset_tag if related is not None else None
         return getattr(obj, field.attname)
