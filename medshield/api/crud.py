@@ -174,22 +174,27 @@ class Resource:
         """The visible object named by ``key``, or 404."""
         obj = self.queryset(user).filter(**{self.lookup: key}).first()
         if obj is None:
-            raise ApiError(
-                404,
-                "not_found",
-                _("No {model} {key} (or not visible to your login).").format(
-                    model=self.model._meta.verbose_name, key=key
-                ),
-            )
+            raise self._not_found(key)
         return obj
 
     def lock(self, user: Any, key: Any) -> Any:
-        """Find and lock the row for a write (inside the caller's transaction)."""
-        found = self.find(user, key)
-        locked = self.model._default_manager.select_for_update().filter(pk=found.pk).first()
-        if locked is None:  # deleted between the two queries
-            raise ApiError(404, "not_found", _("Not found."))
+        """Find and lock the row for a write (inside the caller's transaction), or 404.
+
+        One query: the row is locked only if it is among those ``user`` may see."""
+        visible = self.queryset(user).filter(**{self.lookup: key}).values("pk")
+        locked = self.model._default_manager.select_for_update().filter(pk__in=visible).first()
+        if locked is None:
+            raise self._not_found(key)
         return locked
+
+    def _not_found(self, key: Any) -> ApiError:
+        return ApiError(
+            404,
+            "not_found",
+            _("No {model} {key} (or not visible to your login).").format(
+                model=self.model._meta.verbose_name, key=key
+            ),
+        )
 
 
 def _drop_default(schema: dict[str, Any]) -> None:
