@@ -263,8 +263,10 @@ def main() -> None:
             )
             if fleet.get("error"):
                 figures.append(("  FULL MATCH " + fleet["error"], "", ""))
-            stored = f"{fleet.get('findings', 0):,}"
-            figures.append(("  findings stored (per asset, vulnerability, component)", stored, ""))
+            shown = f"{fleet.get('findings', 0):,}"
+            figures.append(("  findings (per asset, vulnerability, component)", shown, ""))
+            for name, count in (fleet.get("stored") or {}).items():
+                figures.append((f"  rows stored: {name}", f"{count:,}", ""))
             phase_rows(figures, fleet)
 
         # --- cve-bin-tool on the same SBOM --------------------------------------------------

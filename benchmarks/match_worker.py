@@ -290,6 +290,7 @@ def match_all() -> None:
             result=str(result),
             phases=phases(),
             findings=result.created + result.updated + result.unchanged,
+            stored=stored_rows(),
         )
         return
     t0 = time.perf_counter()
@@ -426,11 +427,23 @@ def rematch(feed: str) -> None:
 
 def reset() -> None:
     """Forget every finding and match mark (for --reuse): the next match starts from scratch."""
-    from medshield.findings.models import Finding, MatchState
+    from medshield.findings.models import MatchState, Membership, Occurrence, Triage, Verdict
 
-    findings = Finding.objects.all()._raw_delete(Finding.objects.db)  # no per-row signals
-    MatchState.objects.all()._raw_delete(MatchState.objects.db)
-    emit(deleted=findings)
+    deleted = 0
+    for model in (Verdict, Occurrence, Membership, Triage, MatchState):
+        deleted += model.objects.all()._raw_delete(model.objects.db)  # no per-row signals
+    emit(deleted=deleted)
+
+
+def stored_rows() -> dict[str, int]:
+    """What the findings storage holds: verdicts, occurrences and memberships (not the view)."""
+    from medshield.findings.models import Membership, Occurrence, Verdict
+
+    return {
+        "verdicts": Verdict.objects.count(),
+        "occurrences": Occurrence.objects.count(),
+        "memberships": Membership.objects.count(),
+    }
 
 
 if __name__ == "__main__":

@@ -499,12 +499,15 @@ RESOURCES: tuple[Resource, ...] = (
             "epss",
             "exposed",
             "priority",
-            "priority_explanation",
             "first_seen",
             "last_seen",
             "resolved_at",
         ),
-        extras=(Extra("vulnerability", str, lambda f, user: f.vulnerability.vuln_id),),
+        extras=(
+            Extra("vulnerability", str, lambda f, user: f.vulnerability.vuln_id),
+            # computed for the asset (criticality, exposure): not a column of the findings view
+            Extra("priority_explanation", list[list[Any]], lambda f, user: f.priority_explanation),
+        ),
         doc="A vulnerability matched on an asset (or on a component of its SBOM), with why, "
         "how certain, and its priority.",
     ),

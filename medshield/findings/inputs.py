@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
+from django.db.models import Q
 from packageurl import PackageURL
 
 from medshield.assets.models import Asset
@@ -263,8 +264,12 @@ def _add_components(
         return
     fields = ("pk", "sbom_id", "group", "name", "version", "purl", "cpe", "supplier")
     rows: list[tuple[Any, ...]] = []
+    narrow = _narrowing(only, aliases) if only is not None else None
     for batch in chunks(sorted(sbom_assets)):
-        rows += Component.objects.filter(sbom_id__in=batch).values_list(*fields)
+        query = Component.objects.filter(sbom_id__in=batch)
+        if narrow is not None:
+            query = query.filter(narrow)
+        rows += query.values_list(*fields)
     # "Firmware running on hardware": the hardware CPEs an SBOM lists are the platform of its
     # firmware and operating-system components.
     hardware: dict[int, list[str]] = defaultdict(list)
@@ -305,6 +310,57 @@ def _add_components(
         label = " ".join(p for p in (name, version) if p)[:500]
         ckey = component_key(purl, cpe, group, name, version)
         inventory.targets[key].append(Target(None, sbom_id, pk, ckey, label))
+
+
+#: above this many names, narrowing by name costs more than reading every component
+NARROW_NAMES = 2000
+#: rows that may name hardware in either CPE binding (over-inclusive: each is parsed after)
+_HARDWARE = Q(cpe__icontains=":h:") | Q(cpe__icontains="/h:")
+
+
+def _narrowing(only: KeyFilter, aliases: AliasTable) -> Q | None:
+    """The component rows that may concern ``only``'s rules, over-inclusively; None for all.
+
+    Re-matching a few vulnerabilities (a daily feed update) concerns few components, but a fleet
+    repeats a few thousand distinct ones hundreds of thousands of times. The distinct names,
+    versions and identifiers are judged first, then only rows with a wanted name are read, with
+    every hardware row (the platform that is part of a firmware component's identity) and every
+    row of an SBOM whose hardware the rules name. The caller judges each row exactly as before.
+    """
+    names: set[str] = set()
+    distinct = (
+        Component.objects.order_by()  # the model's ordering would make every row distinct
+        .values_list("supplier", "group", "name", "version", "purl", "cpe")
+        .distinct()
+    )
+    for supplier, group, name, version, purl, cpe in distinct.iterator(5000):
+        vendor = supplier or group
+        if not vendor and purl:
+            try:
+                vendor = PackageURL.from_string(purl).namespace or ""
+            except ValueError:
+                vendor = ""
+        probe = InventoryItem(
+            "probe",
+            vendor=vendor,
+            product=name,
+            version=version or None,
+            cpes=(cpe,) if cpe else (),
+            purl=purl or None,
+            kind="component",
+        )
+        if only.wants(probe, aliases):
+            names.add(name)
+            if len(names) > NARROW_NAMES:
+                return None
+    platforms = {
+        sbom_id
+        for sbom_id, cpe in Component.objects.filter(_HARDWARE).values_list("sbom_id", "cpe")
+        if (parsed := _cpe(cpe)) is not None
+        and parsed.part == "h"
+        and name_key(aliases, parsed.vendor, parsed.product) in only.keys
+    }
+    return Q(name__in=sorted(names)) | _HARDWARE | Q(sbom_id__in=sorted(platforms))
 
 
 # ---------------------------------------------------------------------------------------------

@@ -1,10 +1,27 @@
 """Findings: which vulnerability (possibly) affects which asset, why, and how urgent it is.
 
-A :class:`Finding` is written by the matching service (:mod:`medshield.findings.service`), never
-by hand: the engine decides that it exists, how certain it is, why it matched and which sources
-say so. People only move it through the triage workflow (:meth:`Finding.set_status`); a status a
-person set is kept when the engine re-matches, and a finding that no longer matches is closed
-with a reason rather than deleted, so its history stays readable.
+The matching service (:mod:`medshield.findings.service`) stores what the engine says once per
+*identity*, not once per asset, because a fleet shares identities: 10,000 assets of 1,000
+products with one 300-component SBOM each are about 1,000 device identities and a few thousand
+distinct components, and one verdict per (component, vulnerability) instead of one row per
+(asset, component, vulnerability) is the difference between ~50,000 rows and ~11.5 million.
+
+* :class:`Verdict`: the engine's word on one identity (a device's manufacturer/model/version,
+  or one SBOM component's names, version, purl and CPEs) and one vulnerability: certainty,
+  status according to the sources, why, evidence, scores and the asset-independent part of the
+  priority. Written in bulk, never through the change log (it is the engine's bookkeeping).
+* :class:`Occurrence`: an identity within a *group*: the device group of a product (every asset
+  with that manufacturer, model and version) or an SBOM (every asset it applies to), with the
+  component it stands for there.
+* :class:`Membership`: an asset in a group, since when, and until when (an asset that leaves a
+  group, e.g. a new model or firmware, keeps its old findings as closed, with the date).
+* :class:`Triage`: what a person decided for one asset (status and note), with its history.
+  Only rows a person touched exist; the key (asset, vulnerability, component identity) survives
+  re-matching and new SBOM versions.
+* :class:`Finding`: the per-asset view everything else reads (pages, API, CLI, exports): a
+  database view joining memberships, occurrences, verdicts and triage, with the asset's own
+  priority terms (clinical criticality, exposure) added to the stored base in SQL. It is read
+  only; :meth:`Finding.set_status` writes the :class:`Triage` row.
 
 A :class:`VendorAlias` is a user's confirmation that two spellings name the same vendor or
 product ("GE Healthcare" = "GE HealthCare"); the engine never guesses one.
@@ -82,48 +99,26 @@ AUTO_STATUS: dict[str, str] = {
 }
 
 
-class Finding(ChangeLoggedModel):
-    """One vulnerability on one asset (or on one component of the asset's SBOM).
+class Verdict(models.Model):
+    """What the engine says of one identity and one vulnerability (shared by every asset).
 
-    Unique per (asset, vulnerability, component): ``component_key`` is "" for the device
-    itself, otherwise the component's purl, CPE or name@version, which survives a new version
-    of the SBOM replacing its component rows (``component`` then points at the new row).
+    ``identity`` is the digest of the engine's item key (:func:`identity_digest`). The priority
+    stored here is the asset-independent part (CVSS, KEV, EPSS, certainty), not clamped; the
+    per-asset view adds clinical criticality and exposure and clamps to 0-100.
     """
 
-    asset = models.ForeignKey(
-        Asset, verbose_name=_("asset"), on_delete=models.CASCADE, related_name="findings"
-    )
+    identity = models.CharField(_("identity"), max_length=40)
     vulnerability = models.ForeignKey(
         Vulnerability,
         verbose_name=_("vulnerability"),
         on_delete=models.CASCADE,
-        related_name="findings",
+        related_name="verdicts",
     )
-    component = models.ForeignKey(
-        "sboms.Component",
-        verbose_name=_("SBOM component"),
-        on_delete=models.SET_NULL,
-        null=True,
-        blank=True,
-        related_name="findings",
-    )
-    component_key = models.CharField(_("component identity"), max_length=500, blank=True)
-    component_label = models.CharField(_("component"), max_length=500, blank=True)
     advisories = models.JSONField(_("advisories"), default=list, blank=True)
     certainty = models.CharField(_("certainty"), max_length=10, choices=Certainty.choices)
     match_status = models.CharField(
         _("status according to the sources"), max_length=20, choices=MatchStatus.choices
     )
-    status = models.CharField(
-        _("status"),
-        max_length=20,
-        choices=FindingStatus.choices,
-        default=FindingStatus.OPEN,
-        db_index=True,
-    )
-    #: True once a person chose the status: re-matching then leaves it alone
-    status_set_by_user = models.BooleanField(_("status set by a person"), default=False)
-    status_note = models.TextField(_("note"), blank=True)
     reason = models.TextField(_("why it matched"))
     #: the engine's evidence: [{source, advisory, certainty, status, reason}]
     evidence = models.JSONField(_("evidence"), default=list, blank=True)
@@ -136,62 +131,249 @@ class Finding(ChangeLoggedModel):
     cvss4_score = models.DecimalField(
         _("CVSS v4 base score"), max_digits=3, decimal_places=1, null=True, blank=True
     )
-    kev = models.BooleanField(_("known exploited (KEV)"), default=False, db_index=True)
+    kev = models.BooleanField(_("known exploited (KEV)"), default=False)
     epss = models.FloatField(_("EPSS score"), null=True, blank=True)
-    exposed = models.BooleanField(_("exposed to an external connection"), default=False)
-    priority = models.PositiveSmallIntegerField(_("priority"), default=0, db_index=True)
-    #: how the priority was reached: [[factor, points], ...] (see medshield.findings.priority)
-    priority_explanation = models.JSONField(_("priority explanation"), default=list, blank=True)
+    #: CVSS, KEV, EPSS and certainty points (see medshield.findings.priority), unclamped
+    base_priority = models.SmallIntegerField(_("priority before the asset's terms"), default=0)
     first_seen = models.DateTimeField(_("first seen"), default=timezone.now)
     last_seen = models.DateTimeField(_("last seen"), default=timezone.now)
+    #: set while the identity no longer matches (the engine closed it), cleared if it returns
+    resolved_at = models.DateTimeField(_("no longer matched since"), null=True, blank=True)
     #: digest of the engine's verdict (see medshield.findings.service.fingerprint)
     fingerprint = models.CharField(max_length=40, blank=True, editable=False)
-    #: set while the finding no longer matches (the engine closed it), cleared if it returns
-    resolved_at = models.DateTimeField(_("no longer matched since"), null=True, blank=True)
 
-    #: the history records what people change, not the engine's bookkeeping
+    class Meta:
+        verbose_name = _("verdict")
+        verbose_name_plural = _("verdicts")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["identity", "vulnerability"], name="verdict_identity_vulnerability"
+            )
+        ]
+        indexes = [models.Index(fields=["vulnerability"], name="verdict_vulnerability")]
+
+    def __str__(self) -> str:
+        return f"{self.identity[:8]}: {self.vulnerability_id}"
+
+
+class Occurrence(models.Model):
+    """An identity within a group of assets, and the SBOM component it is there.
+
+    A group is a device product (``group_key`` = the identity digest of the device itself) or an
+    SBOM (``group_key`` = "sbom:<id>"). One row per (group, identity): a component listed twice in
+    one SBOM is one finding, as before.
+    """
+
+    group_key = models.CharField(_("group"), max_length=40)
+    identity = models.CharField(_("identity"), max_length=40)
+    component = models.ForeignKey(
+        "sboms.Component",
+        verbose_name=_("SBOM component"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    #: the component's purl, CPE or name@version ("" for the device itself): survives a new
+    #: version of the SBOM replacing its component rows, and keys a person's triage
+    component_key = models.CharField(_("component identity"), max_length=500, blank=True)
+    component_label = models.CharField(_("component"), max_length=500, blank=True)
+
+    class Meta:
+        verbose_name = _("identity in a group")
+        verbose_name_plural = _("identities in groups")
+        constraints = [
+            models.UniqueConstraint(fields=["group_key", "identity"], name="occurrence_unique")
+        ]
+        indexes = [models.Index(fields=["identity"], name="occurrence_identity")]
+
+    def __str__(self) -> str:
+        return f"{self.group_key[:12]}: {self.identity[:8]}"
+
+
+class Membership(models.Model):
+    """An asset in a group (its device product, or an SBOM that applies to it).
+
+    ``until`` is set when the asset leaves the group: its findings from the group then read as
+    closed ("no longer matches") with that date, rather than vanishing.
+    """
+
+    group_key = models.CharField(_("group"), max_length=40)
+    asset = models.ForeignKey(
+        Asset, verbose_name=_("asset"), on_delete=models.CASCADE, related_name="match_groups"
+    )
+    since = models.DateTimeField(_("since"), default=timezone.now)
+    until = models.DateTimeField(_("until"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("group membership")
+        verbose_name_plural = _("group memberships")
+        constraints = [
+            models.UniqueConstraint(fields=["group_key", "asset"], name="membership_unique")
+        ]
+        indexes = [models.Index(fields=["asset"], name="membership_asset")]
+
+    def __str__(self) -> str:
+        return f"{self.asset_id} in {self.group_key[:12]}"
+
+
+class Triage(ChangeLoggedModel):
+    """A person's decision on one finding of one asset: the status and why (with history).
+
+    Keyed like the finding the person saw, (asset, vulnerability, component identity), so it
+    survives re-matching, a new SBOM version and a new firmware identity alike.
+    """
+
+    asset = models.ForeignKey(
+        Asset, verbose_name=_("asset"), on_delete=models.CASCADE, related_name="triage"
+    )
+    vulnerability = models.ForeignKey(
+        Vulnerability,
+        verbose_name=_("vulnerability"),
+        on_delete=models.CASCADE,
+        related_name="+",
+    )
+    component_key = models.CharField(_("component identity"), max_length=500, blank=True)
+    status = models.CharField(
+        _("status"), max_length=20, choices=FindingStatus.choices, default=FindingStatus.OPEN
+    )
+    note = models.TextField(_("note"), blank=True)
+
     changelog_exclude: ClassVar[frozenset[str]] = frozenset(
-        {
-            "id",
-            "created",
-            "last_updated",
-            "evidence",
-            "reason",
-            "sources",
-            "priority_explanation",
-            "last_seen",
-            "first_seen",
-            "fingerprint",
-        }
+        {"id", "created", "last_updated", "asset", "vulnerability", "component_key"}
     )
 
     class Meta:
+        verbose_name = _("triage")
+        verbose_name_plural = _("triage")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["asset", "vulnerability", "component_key"], name="triage_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.vulnerability_id} on {self.asset_id}: {self.status}"
+
+    def display_value(self, name: str, raw: Any) -> Any:
+        """Choices read as their labels in the history (the status, above all)."""
+        field = self._meta.get_field(name)
+        choices = dict(getattr(field, "choices", None) or ())
+        if isinstance(raw, str | int) and raw in choices:
+            return str(choices[raw])
+        return super().display_value(name, raw)
+
+
+#: the view's primary key is verdict id * PK_SHIFT + membership id (both well below 2**31)
+PK_SHIFT = 1 << 32
+
+
+class FindingQuerySet(models.QuerySet["Finding"]):
+    """Findings; a filter on the primary key goes through the view's indexed columns.
+
+    The view's ``id`` is computed, so ``WHERE id = ?`` would compute every row of the fleet;
+    ``pk=`` / ``id=`` filters (``get``, ``refresh_from_db``, the API's retrieve) are rewritten
+    to the verdict and membership it is made of.
+    """
+
+    def by_pk(self, pk: int) -> FindingQuerySet:
+        """The finding with this pk, found through the view's indexed columns (not its pk)."""
+        verdict, membership = divmod(int(pk), PK_SHIFT)
+        return super().filter(verdict_id=verdict, membership_id=membership)
+
+    def filter(self, *args: Any, **kwargs: Any) -> FindingQuerySet:
+        for name in ("pk", "id"):
+            value = kwargs.get(name)
+            if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+                del kwargs[name]
+                return self.by_pk(value).filter(*args, **kwargs)
+        return super().filter(*args, **kwargs)
+
+
+class Finding(models.Model):
+    """One vulnerability on one asset (or on one component of the asset's SBOM): a view.
+
+    Read only: the rows are the join of :class:`Membership`, :class:`Occurrence`,
+    :class:`Verdict` and :class:`Triage` (the SQL is in migration 0002). ``priority`` is the
+    verdict's base plus the asset's criticality and exposure points, clamped to 0-100;
+    ``status`` is the person's, else "no longer matches" once the verdict or the membership
+    ended, else what the sources say (:data:`AUTO_STATUS`).
+    """
+
+    id = models.BigIntegerField(primary_key=True)
+    verdict = models.ForeignKey(
+        Verdict, on_delete=models.DO_NOTHING, db_constraint=False, related_name="+"
+    )
+    membership = models.ForeignKey(
+        Membership, on_delete=models.DO_NOTHING, db_constraint=False, related_name="+"
+    )
+    asset = models.ForeignKey(
+        Asset,
+        verbose_name=_("asset"),
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        related_name="findings",
+    )
+    vulnerability = models.ForeignKey(
+        Vulnerability,
+        verbose_name=_("vulnerability"),
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        related_name="findings",
+    )
+    component = models.ForeignKey(
+        "sboms.Component",
+        verbose_name=_("SBOM component"),
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        null=True,
+        blank=True,
+        related_name="findings",
+    )
+    component_key = models.CharField(_("component identity"), max_length=500, blank=True)
+    component_label = models.CharField(_("component"), max_length=500, blank=True)
+    advisories = models.JSONField(_("advisories"), default=list, blank=True)
+    certainty = models.CharField(_("certainty"), max_length=10, choices=Certainty.choices)
+    match_status = models.CharField(
+        _("status according to the sources"), max_length=20, choices=MatchStatus.choices
+    )
+    status = models.CharField(_("status"), max_length=20, choices=FindingStatus.choices)
+    #: True once a person chose the status: re-matching then leaves it alone
+    status_set_by_user = models.BooleanField(_("status set by a person"), default=False)
+    status_note = models.TextField(_("note"), blank=True)
+    reason = models.TextField(_("why it matched"))
+    evidence = models.JSONField(_("evidence"), default=list, blank=True)
+    sources = models.JSONField(_("sources"), default=list, blank=True)
+    justification = models.TextField(_("justification"), blank=True)
+    cvss3_score = models.DecimalField(
+        _("CVSS v3.1 base score"), max_digits=3, decimal_places=1, null=True, blank=True
+    )
+    cvss4_score = models.DecimalField(
+        _("CVSS v4 base score"), max_digits=3, decimal_places=1, null=True, blank=True
+    )
+    kev = models.BooleanField(_("known exploited (KEV)"), default=False)
+    epss = models.FloatField(_("EPSS score"), null=True, blank=True)
+    exposed = models.BooleanField(_("exposed to an external connection"), default=False)
+    priority = models.SmallIntegerField(_("priority"), default=0)
+    first_seen = models.DateTimeField(_("first seen"))
+    last_seen = models.DateTimeField(_("last seen"))
+    resolved_at = models.DateTimeField(_("no longer matched since"), null=True, blank=True)
+
+    objects = FindingQuerySet.as_manager()
+
+    class Meta:
+        managed = False
+        db_table = "findings_finding"
+        base_manager_name = "objects"  # refresh_from_db finds the row by its parts, too
         verbose_name = _("finding")
         verbose_name_plural = _("findings")
         ordering = ["-priority", "asset__asset_tag", "vulnerability__vuln_id"]
-        constraints = [
-            models.UniqueConstraint(
-                fields=["asset", "vulnerability", "component_key"], name="finding_unique"
-            )
-        ]
-        indexes = [
-            models.Index(fields=["status", "priority"], name="finding_status_priority"),
-            models.Index(fields=["vulnerability", "asset"], name="finding_vuln_asset"),
-        ]
 
     def __str__(self) -> str:
         return f"{self.asset_id}: {self.vulnerability_id}"
 
     def get_absolute_url(self) -> str:
         return reverse("finding-detail", args=[self.pk])
-
-    def display_value(self, name: str, raw: Any) -> Any:
-        """Choices read as their labels in the history (the status, above all)."""
-        field = self._meta.get_field(name)
-        choices = dict(getattr(field, "choices", None) or ())
-        if isinstance(raw, str | int) and raw in choices:  # lists (sources) are not hashable
-            return str(choices[raw])
-        return super().display_value(name, raw)
 
     @property
     def is_closed(self) -> bool:
@@ -201,18 +383,49 @@ class Finding(ChangeLoggedModel):
     def status_colour(self) -> str:
         return FindingStatus.colour(self.status)
 
+    @property
+    def priority_explanation(self) -> list[list[object]]:
+        """How the priority was reached: [[factor, points, argument], ...] for this asset."""
+        from medshield.findings.priority import PriorityInput, exposure_of, priority
+
+        return priority(
+            PriorityInput(
+                cvss3=self.cvss3_score,
+                cvss4=self.cvss4_score,
+                kev=self.kev,
+                epss=self.epss,
+                criticality=self.asset.criticality,
+                exposed_by=tuple(exposure_of(self.asset_id)),
+                uncertain=self.certainty == Certainty.UNCERTAIN,
+            )
+        )[1]
+
+    def triage(self) -> Triage | None:
+        """The person's decision on this finding, if any."""
+        return Triage.objects.filter(
+            asset_id=self.asset_id,
+            vulnerability_id=self.vulnerability_id,
+            component_key=self.component_key,
+        ).first()
+
     def set_status(self, status: str, note: str = "") -> None:
         """Triage: a person sets the status; re-matching keeps it from now on.
 
-        Raises ValidationError for a status a person may not set. Saved with history (the actor
-        is whoever the middleware or the CLI set).
+        Raises ValidationError for a status a person may not set. The :class:`Triage` row is
+        saved with history (the actor is whoever the middleware or the CLI set); every other
+        asset sharing the verdict keeps its own status.
         """
         if status not in USER_STATUSES:
             raise ValidationError({"status": _("Choose one of the listed statuses.")})
-        self.status = status
-        self.status_note = note.strip()[:5000]
-        self.status_set_by_user = True
-        self.save(update_fields=["status", "status_note", "status_set_by_user", "last_updated"])
+        triage = self.triage() or Triage(
+            asset_id=self.asset_id,
+            vulnerability_id=self.vulnerability_id,
+            component_key=self.component_key,
+        )
+        triage.status = status
+        triage.note = note.strip()[:5000]
+        triage.save()
+        self.status, self.status_note, self.status_set_by_user = status, triage.note, True
 
 
 class VendorAlias(models.Model):

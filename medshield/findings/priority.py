@@ -113,3 +113,31 @@ def describe(terms: list[list[object]]) -> list[tuple[str, int]]:
             arg = Criticality(arg).label
         out.append((gettext(str(message)).format(arg=arg), int(points)))  # type: ignore[call-overload]
     return out
+
+
+def exposure_of(asset_id: int) -> list[str]:
+    """The external connections an asset is on the path of, or reachable from (sorted names)."""
+    from medshield.network.models import ConnectionHop, ExternalConnection
+
+    names = set(
+        ConnectionHop.objects.filter(asset_id=asset_id).values_list("connection__name", flat=True)
+    )
+    names.update(
+        ExternalConnection.reaches.through.objects.filter(asset_id=asset_id).values_list(
+            "externalconnection__name", flat=True
+        )
+    )
+    return sorted(names)
+
+
+def base_points(data: PriorityInput) -> tuple[int, list[list[object]]]:
+    """(points, terms) of what does not depend on the asset: unclamped, for the shared verdict.
+
+    The per-asset priority is ``clamp(base + criticality + exposure)``; the SQL of the findings
+    view (migration 0002) adds :data:`CRITICALITY_POINTS` and :data:`EXPOSURE_POINTS` and
+    clamps, so the sum equals :func:`priority` for the same inputs.
+    """
+    _, terms = priority(
+        PriorityInput(data.cvss3, data.cvss4, data.kev, data.epss, "", (), data.uncertain)
+    )
+    return sum(int(points) for _, points, _ in terms), terms  # type: ignore[call-overload]

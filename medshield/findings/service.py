@@ -1,4 +1,4 @@
-"""Matching the register against the feeds, and keeping the findings table in step.
+"""Matching the register against the feeds, and keeping the stored verdicts in step.
 
 Three entry points (the benchmark and the commands call them by these names):
 
@@ -9,10 +9,20 @@ Three entry points (the benchmark and the commands call them by these names):
   SBOM change).
 
 Each converts rows to the engine's inputs (:mod:`medshield.findings.inputs`), matches once per
-distinct identity, and writes the result in one transaction: new findings are created, changed
-ones updated, and findings in scope that no longer match are closed with a reason. A status a
-person set is never overwritten. :func:`rematch_pending` is what the signals run after a commit:
-it works out from the history and feed marks what changed since the last run.
+distinct identity, and writes the result in one transaction, once per identity rather than once
+per asset (see :mod:`medshield.findings.models` for the tables and the per-asset view):
+
+1. verdicts (identity x vulnerability) in scope are created, updated when their fingerprint
+   changed, or closed when the identity no longer matches; unchanged ones only get a new
+   ``last_seen``. New rows go in as plain batched INSERTs, without history;
+2. a run over assets brings their group memberships (device product, SBOMs) in step, closing
+   the findings of a group an asset left, and the occurrences of those groups;
+3. the counts in :class:`MatchStats` are per asset (a verdict shared by ten assets that appears
+   is ten findings created), as the pages show them.
+
+A status a person set lives in a triage row per asset and is never touched here.
+:func:`rematch_pending` is what the signals run after a commit: it works out from the history
+and feed marks what changed since the last run.
 """
 
 from __future__ import annotations
@@ -20,23 +30,25 @@ from __future__ import annotations
 import hashlib
 import json
 import time
+from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from django.db import transaction
-from django.db.models import Max, Q
+from django.db import connection, transaction
+from django.db.models import Count, Max, Q
 from django.utils import timezone
 
 from medshield.findings import inputs
 from medshield.findings.models import (
-    AUTO_STATUS,
     Finding,
-    FindingStatus,
     MatchState,
+    Membership,
+    Occurrence,
+    Verdict,
 )
-from medshield.findings.priority import PriorityInput, priority
+from medshield.findings.priority import PriorityInput, base_points
 from medshield.matching import Certainty, InMemoryAdvisoryService, RuleMatcher
 from medshield.matching import Finding as EngineFinding
 
@@ -114,6 +126,16 @@ def rematch_assets(asset_ids: Iterable[int], progress: Progress | None = None) -
 # The run
 
 
+def identity_digest(key: str) -> str:
+    """The stored identity of an engine item key (keys can be long: names, purl and CPEs)."""
+    return hashlib.sha1(key.encode(), usedforsecurity=False).hexdigest()
+
+
+def sbom_group(sbom_id: int) -> str:
+    """The group key of the assets an SBOM applies to."""
+    return f"sbom:{sbom_id}"
+
+
 def _run(
     *, asset_ids: set[int] | None, vuln_pks: set[int] | None, progress: Progress | None
 ) -> MatchStats:
@@ -152,96 +174,27 @@ def _run(
             progress(n, total)
     if progress and not total:
         progress(0, 0)
-    wanted = _wanted(inventory, found, info)
-    scope = Q()
-    if asset_ids is not None:
-        scope &= Q(asset_id__in=sorted(inventory.asset_ids | asset_ids))
-    if vuln_pks is not None:
-        scope &= Q(vulnerability_id__in=sorted(vuln_pks))
     with transaction.atomic():
-        _write(wanted, scope, asset_ids, vuln_pks, stats)
+        _write(inventory, found, info, asset_ids, vuln_pks, stats)
     stats.seconds = time.perf_counter() - started
     return stats
 
 
-@dataclass
-class _Wanted:
-    """One finding as the engine sees it now, before priority."""
-
-    component_id: int | None
-    component_label: str
-    finding: EngineFinding
-    info: inputs.VulnInfo
-
-
-def _wanted(
-    inventory: inputs.Inventory,
-    found: dict[str, list[EngineFinding]],
-    info: dict[str, inputs.VulnInfo],
-) -> dict[tuple[int, int, str], _Wanted]:
-    out: dict[tuple[int, int, str], _Wanted] = {}
-    for key, findings in found.items():
-        for target in inventory.targets[key]:
-            for asset_id in inventory.assets_of(target):
-                for f in findings:
-                    vuln = info[f.vulnerability]
-                    k = (asset_id, vuln.pk, target.component_key)
-                    if k not in out:
-                        out[k] = _Wanted(target.component_id, target.component_label, f, vuln)
-    return out
-
-
-#: fields the engine writes; compared with the stored row to decide on an update
-_ENGINE_FIELDS = (
-    "component_id",
-    "component_label",
-    "advisories",
-    "certainty",
-    "match_status",
-    "reason",
-    "evidence",
-    "sources",
-    "justification",
-    "cvss3_score",
-    "cvss4_score",
-    "kev",
-    "epss",
-    "exposed",
-    "priority",
-    "priority_explanation",
-    "status",
-    "resolved_at",
-)
-
-
-def _criticality(asset_ids: Iterable[int]) -> dict[int, str]:
-    from medshield.assets.models import Asset
-
-    out: dict[int, str] = {}
-    for batch in inputs.chunks(sorted(set(asset_ids))):
-        out.update(Asset.objects.filter(pk__in=batch).values_list("pk", "criticality"))
-    return out
-
-
-def _engine_values(
-    w: _Wanted, criticality: str, exposed_by: list[str], status: str
-) -> dict[str, Any]:
-    f = w.finding
-    score, explanation = priority(
+def _verdict_values(f: EngineFinding, vuln: inputs.VulnInfo) -> dict[str, Any]:
+    """What the engine says of one identity and one vulnerability, as stored."""
+    base, _terms = base_points(
         PriorityInput(
-            cvss3=w.info.cvss3,
-            cvss4=w.info.cvss4,
-            kev=w.info.kev,
-            epss=w.info.epss,
-            criticality=criticality,
-            exposed_by=tuple(exposed_by),
+            cvss3=vuln.cvss3,
+            cvss4=vuln.cvss4,
+            kev=vuln.kev,
+            epss=vuln.epss,
+            criticality="",
+            exposed_by=(),
             uncertain=f.certainty is Certainty.UNCERTAIN,
         )
     )
     return {
-        "component_id": w.component_id,
-        "component_label": w.component_label,
-        "advisories": list(f.advisories),
+        "advisories": sorted(f.advisories),
         "certainty": f.certainty.value,
         "match_status": f.status.value,
         "reason": f.reason,
@@ -257,15 +210,11 @@ def _engine_values(
         ],
         "sources": [s.value for s in f.sources],
         "justification": f.justification or "",
-        "cvss3_score": w.info.cvss3,
-        "cvss4_score": w.info.cvss4,
-        "kev": w.info.kev,
-        "epss": w.info.epss,
-        "exposed": bool(exposed_by),
-        "priority": score,
-        "priority_explanation": explanation,
-        "status": status,
-        "resolved_at": None,
+        "cvss3_score": vuln.cvss3,
+        "cvss4_score": vuln.cvss4,
+        "kev": vuln.kev,
+        "epss": vuln.epss,
+        "base_priority": base,
     }
 
 
@@ -278,118 +227,383 @@ def _same(a: Any, b: Any) -> bool:
 
 
 def fingerprint(values: dict[str, Any]) -> str:
-    """A digest of what the engine says of a finding (status and resolution left out).
+    """A digest of what the engine says of an identity and a vulnerability.
 
-    Stored on the row so that a re-run compares one short string per finding instead of loading
-    every finding's evidence and reason: a fleet can hold a million findings.
+    Stored on the verdict so that a re-run compares one short string per verdict instead of
+    loading every verdict's evidence and reason.
     """
-    said = {k: v for k, v in values.items() if k not in ("status", "resolved_at")}
-    text = json.dumps(said, sort_keys=True, default=str, ensure_ascii=False)
+    text = json.dumps(values, sort_keys=True, default=str, ensure_ascii=False)
     return hashlib.sha1(text.encode(), usedforsecurity=False).hexdigest()
 
 
+@dataclass
+class _Groups:
+    """The groups (device products, SBOMs) the inventory's assets are in, and what they hold."""
+
+    #: group -> the assets in it (of this inventory)
+    members: dict[str, set[int]] = field(default_factory=lambda: defaultdict(set))
+    #: (group, identity) -> (component id, component key, component label); first target wins
+    occurrences: dict[tuple[str, str], tuple[int | None, str, str]] = field(default_factory=dict)
+    #: identity -> the groups it is in
+    groups_of: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
+
+
+def _groups(inventory: inputs.Inventory, digests: dict[str, str], occurring: set[str]) -> _Groups:
+    """Every group of the inventory's assets; occurrences only of the ``occurring`` identities."""
+    out = _Groups()
+    for sbom_id, assets in inventory.sbom_assets.items():
+        out.members[sbom_group(sbom_id)].update(assets)
+    for key, targets in inventory.targets.items():
+        digest = digests.get(key)
+        if digest is None:
+            continue
+        for t in targets:
+            if t.asset_id is not None:
+                group = digest  # a device identity is its own group
+                out.members[group].add(t.asset_id)
+            else:
+                group = sbom_group(t.sbom_id or 0)
+            if digest not in occurring:
+                continue
+            out.occurrences.setdefault(
+                (group, digest), (t.component_id, t.component_key, t.component_label)
+            )
+            out.groups_of[digest].add(group)
+    return out
+
+
+def _insert(model: Any, columns: list[str], rows: list[tuple[Any, ...]]) -> None:
+    """Plain INSERTs in batches: no model instances, no signals, no history."""
+    if not rows:
+        return
+    table = connection.ops.quote_name(model._meta.db_table)
+    names = ", ".join(connection.ops.quote_name(c) for c in columns)
+    marks = ", ".join(["%s"] * len(columns))
+    sql = f"INSERT INTO {table} ({names}) VALUES ({marks})"  # noqa: S608 - names from _meta
+    with connection.cursor() as cursor:
+        for start in range(0, len(rows), 5000):
+            cursor.executemany(sql, rows[start : start + 5000])
+
+
 def _write(
-    wanted: dict[tuple[int, int, str], _Wanted],
-    scope: Q,
+    inventory: inputs.Inventory,
+    found: dict[str, list[EngineFinding]],
+    info: dict[str, inputs.VulnInfo],
     asset_ids: set[int] | None,
     vuln_pks: set[int] | None,
     stats: MatchStats,
 ) -> None:
-    """Create, update and close findings in batches, holding only a few rows at a time."""
+    """Write verdicts, occurrences and memberships; count what changed per asset.
+
+    Verdicts in scope (every one; those of the re-matched identities; or those of the
+    re-matched vulnerabilities) are created, updated or closed. A run over assets also brings
+    their group memberships and their groups' occurrences in step with the register.
+    """
     now = timezone.now()
-    exposure = inputs.exposure()
-    criticality = _criticality({k[0] for k in wanted})
-    # key -> (pk, status, set by a person, open to the engine, fingerprint)
-    existing: dict[tuple[int, int, str], tuple[int, str, bool, bool, str]] = {}
-    names = (
-        "pk",
-        "asset_id",
+    digests = {key: identity_digest(key) for key in inventory.items}
+    wanted: dict[tuple[str, int], dict[str, Any]] = {}
+    for key, findings in found.items():
+        for f in findings:
+            vuln = info[f.vulnerability]
+            wanted.setdefault((digests[key], vuln.pk), _verdict_values(f, vuln))
+
+    # -- verdicts ---------------------------------------------------------------------------
+    existing_qs = Verdict.objects.all()
+    if vuln_pks is not None:
+        existing_qs = existing_qs.filter(vulnerability_id__in=sorted(vuln_pks))
+    existing: dict[tuple[str, int], tuple[int, str, bool]] = {}
+    names = ("pk", "identity", "vulnerability_id", "fingerprint", "resolved_at")
+    if asset_ids is not None and vuln_pks is None:
+        batches: Iterable[Any] = (
+            existing_qs.filter(identity__in=batch).values_list(*names)
+            for batch in inputs.chunks(sorted(set(digests.values())))
+        )
+    else:
+        batches = [existing_qs.values_list(*names).iterator(5000)]
+    for rows in batches:
+        for pk, identity, vuln, fp, resolved in rows:
+            existing[(identity, vuln)] = (pk, fp, resolved is None)
+    new_rows: list[tuple[Any, ...]] = []
+    to_update: list[Verdict] = []
+    seen: list[int] = []
+    outcome: dict[tuple[str, int], str] = {}
+    columns = [
+        "identity",
         "vulnerability_id",
-        "component_key",
-        "status",
-        "status_set_by_user",
+        "advisories",
+        "certainty",
+        "match_status",
+        "reason",
+        "evidence",
+        "sources",
+        "justification",
+        "cvss3_score",
+        "cvss4_score",
+        "kev",
+        "epss",
+        "base_priority",
+        "first_seen",
+        "last_seen",
         "resolved_at",
         "fingerprint",
-    )
-    for pk, asset_id, vuln, ckey, status, by_user, resolved, fp in (
-        Finding.objects.filter(scope).values_list(*names).iterator(5000)
-    ):
-        existing[(asset_id, vuln, ckey)] = (pk, status, by_user, resolved is None, fp)
-    to_create: list[Finding] = []
-    to_update: list[Finding] = []
-    seen: list[int] = []
-    fields = [*_ENGINE_FIELDS, "fingerprint"]
-    for key, w in wanted.items():
-        asset_id, vuln_pk, ckey = key
-        row = existing.get(key)
-        auto = AUTO_STATUS[w.finding.status.value]
-        status = row[1] if row is not None and row[2] else auto
-        values = _engine_values(
-            w, criticality.get(asset_id, ""), exposure.get(asset_id, []), status
-        )
-        values["fingerprint"] = fingerprint(values)
+    ]
+    dumps = Verdict._meta.get_field("advisories").get_db_prep_value
+    for (identity, vuln_pk), values in wanted.items():
+        fp = fingerprint(values)
+        row = existing.get((identity, vuln_pk))
         if row is None:
-            to_create.append(
-                Finding(
-                    asset_id=asset_id,
-                    vulnerability_id=vuln_pk,
-                    component_key=ckey,
-                    first_seen=now,
-                    last_seen=now,
-                    **values,
+            outcome[(identity, vuln_pk)] = "created"
+            new_rows.append(
+                (
+                    identity,
+                    vuln_pk,
+                    dumps(values["advisories"], connection),
+                    values["certainty"],
+                    values["match_status"],
+                    values["reason"],
+                    dumps(values["evidence"], connection),
+                    dumps(values["sources"], connection),
+                    values["justification"],
+                    values["cvss3_score"],
+                    values["cvss4_score"],
+                    values["kev"],
+                    values["epss"],
+                    values["base_priority"],
+                    now,
+                    now,
+                    None,
+                    fp,
                 )
             )
-            if len(to_create) >= BATCH:
-                Finding.objects.bulk_create(to_create)
-                stats.created += len(to_create)
-                to_create = []
             continue
-        seen.append(row[0])
-        if row[4] == values["fingerprint"] and row[1] == status and row[3]:
-            stats.unchanged += 1
+        pk, old_fp, open_ = row
+        if old_fp == fp and open_:
+            outcome[(identity, vuln_pk)] = "unchanged"
+            seen.append(pk)
             continue
-        to_update.append(Finding(pk=row[0], **values))
-        if len(to_update) >= BATCH:
-            Finding.objects.bulk_update(to_update, fields)
-            stats.updated += len(to_update)
-            to_update = []
-    if to_create:
-        Finding.objects.bulk_create(to_create)
-        stats.created += len(to_create)
-    if to_update:
-        Finding.objects.bulk_update(to_update, fields)
-        stats.updated += len(to_update)
+        outcome[(identity, vuln_pk)] = "updated"
+        to_update.append(Verdict(pk=pk, fingerprint=fp, last_seen=now, resolved_at=None, **values))
+    _insert(Verdict, columns, new_rows)
+    Verdict.objects.bulk_update(
+        to_update, [*_VERDICT_FIELDS, "fingerprint", "last_seen", "resolved_at"], batch_size=BATCH
+    )
     for batch in inputs.chunks(seen):
-        Finding.objects.filter(pk__in=batch).update(last_seen=now)
-    # In scope, still open to the engine, and no longer matched: close it, with the date.
-    closing_auto: list[int] = []
-    closing_kept: list[int] = []
-    for key, (pk, _status, by_user, open_, _fp) in existing.items():
-        if open_ and key not in wanted:
-            (closing_kept if by_user else closing_auto).append(pk)
-    for batch in inputs.chunks(closing_auto):
-        Finding.objects.filter(pk__in=batch).update(
-            resolved_at=now, status=FindingStatus.RESOLVED, last_updated=now
+        Verdict.objects.filter(pk__in=batch).update(last_seen=now)
+    closing = [
+        (key, pk) for key, (pk, _fp, open_) in existing.items() if open_ and key not in wanted
+    ]
+    for batch in inputs.chunks([pk for _key, pk in closing]):
+        Verdict.objects.filter(pk__in=batch).update(resolved_at=now)
+    for key, _pk in closing:
+        outcome[key] = "closed"
+
+    # -- groups: who is in which, and what each holds (runs over assets only) ----------------
+    joined: dict[str, int] = defaultdict(int)  # group -> assets that joined it now
+    left: dict[str, int] = defaultdict(int)  # group -> assets that left it now
+    groups_of: dict[str, set[str]] = defaultdict(set)
+    if vuln_pks is None:
+        with_verdicts = {identity for identity, _ in wanted} | {i for i, _ in existing}
+        groups = _groups(inventory, digests, with_verdicts)
+        groups_of = groups.groups_of
+        _write_memberships(inventory, asset_ids, groups, now, joined, left)
+        _write_occurrences(groups)
+    else:
+        _add_occurrences(inventory, digests, {identity for identity, _ in wanted})
+
+    # -- per-asset counts ----------------------------------------------------------------------
+    weights = _weights({identity for identity, _ in outcome})
+    for (identity, _vuln), what in outcome.items():
+        newcomers = sum(joined.get(g, 0) for g in groups_of.get(identity, ()))
+        before = max(0, weights.get(identity, 0) - newcomers)
+        if what == "created":
+            stats.created += before + newcomers
+        else:
+            setattr(stats, what, getattr(stats, what) + before)
+            if what != "closed":
+                stats.created += newcomers
+    if left:
+        for group, count in _open_verdicts(set(left)).items():
+            stats.closed += count * left[group]
+
+
+#: the verdict fields the engine writes (all but its bookkeeping)
+_VERDICT_FIELDS = (
+    "advisories",
+    "certainty",
+    "match_status",
+    "reason",
+    "evidence",
+    "sources",
+    "justification",
+    "cvss3_score",
+    "cvss4_score",
+    "kev",
+    "epss",
+    "base_priority",
+)
+
+
+def _write_memberships(
+    inventory: inputs.Inventory,
+    asset_ids: set[int] | None,
+    groups: _Groups,
+    now: Any,
+    joined: dict[str, int],
+    left: dict[str, int],
+) -> None:
+    """Bring the memberships of the inventory's assets in step; count joins and departures."""
+    wanted = {(g, a) for g, assets in groups.members.items() for a in assets}
+    existing: dict[tuple[str, int], tuple[int, bool]] = {}
+    qs = Membership.objects.all()
+    names = ("pk", "group_key", "asset_id", "until")
+    if asset_ids is None:
+        rows: Iterable[Any] = qs.values_list(*names).iterator(5000)
+    else:
+        scope = sorted(inventory.asset_ids | asset_ids)
+        rows = [
+            r for b in inputs.chunks(scope) for r in qs.filter(asset_id__in=b).values_list(*names)
+        ]
+    for pk, group, asset, until in rows:
+        existing[(group, asset)] = (pk, until is None)
+    new = [pair for pair in wanted if pair not in existing]
+    reopen = [existing[pair][0] for pair in wanted if pair in existing and not existing[pair][1]]
+    ending = [
+        (pair, pk) for pair, (pk, active) in existing.items() if active and pair not in wanted
+    ]
+    _insert(
+        Membership, ["group_key", "asset_id", "since", "until"], [(g, a, now, None) for g, a in new]
+    )
+    for batch in inputs.chunks(reopen):
+        Membership.objects.filter(pk__in=batch).update(until=None)
+    for batch in inputs.chunks([pk for _pair, pk in ending]):
+        Membership.objects.filter(pk__in=batch).update(until=now)
+    for group, _asset in new:
+        joined[group] += 1
+    for pk_pair in wanted:
+        if pk_pair in existing and not existing[pk_pair][1]:
+            joined[pk_pair[0]] += 1
+    for (group, _asset), _pk in ending:
+        left[group] += 1
+
+
+def _write_occurrences(groups: _Groups) -> None:
+    """The occurrences of the groups the run's assets are in, as the inventory has them now.
+
+    Only identities with a verdict have occurrences: the other components of an SBOM (most of
+    them) have nothing to show.
+    """
+    scope = sorted(groups.members)
+    existing: dict[tuple[str, str], tuple[int, tuple[int | None, str, str]]] = {}
+    for batch in inputs.chunks(scope):
+        for pk, group, identity, component, key, label in Occurrence.objects.filter(
+            group_key__in=batch
+        ).values_list(
+            "pk", "group_key", "identity", "component_id", "component_key", "component_label"
+        ):
+            existing[(group, identity)] = (pk, (component, key, label))
+    new_rows = []
+    changed: list[Occurrence] = []
+    for pair, value in groups.occurrences.items():
+        row = existing.get(pair)
+        if row is None:
+            new_rows.append((*pair, *value))
+        elif row[1] != value:
+            changed.append(
+                Occurrence(
+                    pk=row[0],
+                    component_id=value[0],
+                    component_key=value[1],
+                    component_label=value[2],
+                )
+            )
+    gone = [pk for pair, (pk, _v) in existing.items() if pair not in groups.occurrences]
+    for batch in inputs.chunks(gone):
+        Occurrence.objects.filter(pk__in=batch).delete()
+    _insert(
+        Occurrence,
+        ["group_key", "identity", "component_id", "component_key", "component_label"],
+        new_rows,
+    )
+    Occurrence.objects.bulk_update(
+        changed, ["component_id", "component_key", "component_label"], batch_size=BATCH
+    )
+
+
+def _add_occurrences(
+    inventory: inputs.Inventory, digests: dict[str, str], identities: set[str]
+) -> None:
+    """After re-matching vulnerabilities: occurrences for identities matched for the first time."""
+    known: set[str] = set()
+    for batch in inputs.chunks(sorted(identities)):
+        known.update(
+            Occurrence.objects.filter(identity__in=batch).values_list("identity", flat=True)
         )
-    for batch in inputs.chunks(closing_kept):
-        Finding.objects.filter(pk__in=batch).update(resolved_at=now, last_updated=now)
-    stats.closed = len(closing_auto) + len(closing_kept)
+    fresh = identities - known
+    if not fresh:
+        return
+    groups = _groups(inventory, digests, fresh)
+    _insert(
+        Occurrence,
+        ["group_key", "identity", "component_id", "component_key", "component_label"],
+        [(*pair, *value) for pair, value in groups.occurrences.items()],
+    )
+
+
+def _weights(identities: set[str]) -> dict[str, int]:
+    """Identity -> how many current group memberships show it (its assets, in practice)."""
+    out: dict[str, int] = defaultdict(int)
+    for batch in inputs.chunks(sorted(identities)):
+        occurrences = Occurrence.objects.filter(identity__in=batch).values_list(
+            "group_key", "identity"
+        )
+        by_group: dict[str, list[str]] = defaultdict(list)
+        for group, identity in occurrences:
+            by_group[group].append(identity)
+        counts = (
+            Membership.objects.filter(group_key__in=sorted(by_group), until__isnull=True)
+            .values("group_key")
+            .annotate(n=Count("pk"))
+            .values_list("group_key", "n")
+        )
+        for group, n in counts:
+            for identity in by_group[group]:
+                out[identity] += n
+    return out
+
+
+def _open_verdicts(groups: set[str]) -> dict[str, int]:
+    """Group -> how many open verdicts it shows."""
+    out: dict[str, int] = defaultdict(int)
+    for batch in inputs.chunks(sorted(groups)):
+        pairs = Occurrence.objects.filter(group_key__in=batch).values_list("group_key", "identity")
+        by_identity: dict[str, list[str]] = defaultdict(list)
+        for group, identity in pairs:
+            by_identity[identity].append(group)
+        for chunk in inputs.chunks(sorted(by_identity)):
+            counts = (
+                Verdict.objects.filter(identity__in=chunk, resolved_at__isnull=True)
+                .values("identity")
+                .annotate(n=Count("pk"))
+                .values_list("identity", "n")
+            )
+            for identity, n in counts:
+                for group in by_identity[identity]:
+                    out[group] += n
+    return out
 
 
 # ---------------------------------------------------------------------------------------------
-# Scores and exposure without re-matching
+# Scores without re-matching
 
 
 def refresh_priorities(asset_ids: Iterable[int] | None = None) -> int:
-    """Recompute scores, exposure and priority of findings from the current feeds and register.
+    """Bring the verdicts' scores and base priority in step with the feeds (KEV, EPSS, CVSS).
 
-    KEV, EPSS and CVSS change daily without changing what matches; so does an external
-    connection's path. Only rows whose priority inputs changed are written. Returns how many.
+    They change daily without changing what matches. Exposure and clinical criticality need
+    nothing: the findings view reads them from the register. ``asset_ids`` is accepted for
+    callers of the per-asset design and ignored (verdicts are shared). Returns how many
+    verdicts changed.
     """
-    exposure = inputs.exposure()
-    qs = Finding.objects.all()
-    if asset_ids is not None:
-        qs = qs.filter(asset_id__in=sorted(set(asset_ids)))
     fields = (
         "pk",
         "certainty",
@@ -397,27 +611,22 @@ def refresh_priorities(asset_ids: Iterable[int] | None = None) -> int:
         "cvss4_score",
         "kev",
         "epss",
-        "exposed",
-        "priority",
-        "priority_explanation",
-        "asset_id",
-        "asset__criticality",
+        "base_priority",
         "vulnerability__cvss3_score",
         "vulnerability__cvss4_score",
         "vulnerability__kev",
         "vulnerability__epss_score",
     )
-    updates: list[Finding] = []
-    for row in qs.values(*fields).iterator(2000):
-        exposed_by = exposure.get(row["asset_id"], [])
-        score, explanation = priority(
+    updates: list[Verdict] = []
+    for row in Verdict.objects.values(*fields).iterator(5000):
+        base, _terms = base_points(
             PriorityInput(
                 cvss3=row["vulnerability__cvss3_score"],
                 cvss4=row["vulnerability__cvss4_score"],
                 kev=row["vulnerability__kev"],
                 epss=row["vulnerability__epss_score"],
-                criticality=row["asset__criticality"],
-                exposed_by=tuple(exposed_by),
+                criticality="",
+                exposed_by=(),
                 uncertain=row["certainty"] == Certainty.UNCERTAIN.value,
             )
         )
@@ -426,27 +635,17 @@ def refresh_priorities(asset_ids: Iterable[int] | None = None) -> int:
             "cvss4_score": row["vulnerability__cvss4_score"],
             "kev": row["vulnerability__kev"],
             "epss": row["vulnerability__epss_score"],
-            "exposed": bool(exposed_by),
-            "priority": score,
-            "priority_explanation": explanation,
+            "base_priority": base,
         }
         if any(not _same(row[k], v) for k, v in values.items()):
             # The fingerprint no longer describes the row; the next run rewrites it whole.
-            updates.append(Finding(pk=row["pk"], fingerprint="", **values))
+            updates.append(Verdict(pk=row["pk"], fingerprint="", **values))
     with transaction.atomic():
-        Finding.objects.bulk_update(updates, [*_PRIORITY_FIELDS, "fingerprint"], batch_size=BATCH)
+        Verdict.objects.bulk_update(updates, [*_PRIORITY_FIELDS, "fingerprint"], batch_size=BATCH)
     return len(updates)
 
 
-_PRIORITY_FIELDS = (
-    "cvss3_score",
-    "cvss4_score",
-    "kev",
-    "epss",
-    "exposed",
-    "priority",
-    "priority_explanation",
-)
+_PRIORITY_FIELDS = ("cvss3_score", "cvss4_score", "kev", "epss", "base_priority")
 
 
 # ---------------------------------------------------------------------------------------------

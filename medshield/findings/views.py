@@ -131,7 +131,7 @@ class StatusForm(forms.Form):
 @login_required
 def finding_detail(request: HttpRequest, pk: int) -> HttpResponse:
     """One finding: why it matched, who says so, scores, priority terms, triage and history."""
-    finding = get_object_or_404(visible_findings(request.user), pk=pk)
+    finding = get_object_or_404(visible_findings(request.user).by_pk(pk))
     can_change = request.user.has_perm("findings.change_finding")
     form = StatusForm(initial={"status": finding.status, "note": finding.status_note})
     if request.method == "POST":
@@ -147,11 +147,21 @@ def finding_detail(request: HttpRequest, pk: int) -> HttpResponse:
                 messages.success(request, _("Status changed."))
                 return redirect(finding.get_absolute_url())
     vuln = finding.vulnerability
-    history = ObjectChange.objects.filter(
-        object_type__app_label="findings", object_type__model="finding", object_id=finding.pk
-    ).order_by("-time", "-pk")[:50]
+    triage = finding.triage()
+    history = (
+        ObjectChange.objects.filter(
+            object_type__app_label="findings", object_type__model="triage", object_id=triage.pk
+        ).order_by("-time", "-pk")[:50]
+        if triage is not None
+        else ObjectChange.objects.none()
+    )
     others = (
-        visible_findings(request.user).filter(vulnerability=vuln).exclude(pk=finding.pk).count()
+        visible_findings(request.user)
+        .filter(vulnerability=vuln)
+        .exclude(asset_id=finding.asset_id)
+        .values("asset_id")
+        .distinct()
+        .count()
     )
     return render(
         request,

@@ -7,10 +7,10 @@ import pytest
 from medshield.api.models import TokenScope
 from medshield.assets.models import Asset, Site
 from medshield.core.models import ObjectChange
-from medshield.findings.models import Finding
 from medshield.network.models import ExternalConnection, IPAddress
 from medshield.vulns.models import Vulnerability
 from tests.api.conftest import ApiClient, make_token, user_with
+from tests.findings.conftest import store_finding
 
 pytestmark = pytest.mark.django_db
 
@@ -267,17 +267,9 @@ def test_a_manufacturers_login_sees_and_writes_only_its_own_assets(
 
 def test_findings_are_read_only_and_scoped_to_visible_assets(api, django_user_model, hospital):
     vuln = Vulnerability.objects.create(vuln_id="CVE-2024-0002")
-    # bulk_create, as the matching engine writes them (no history row per finding)
-    Finding.objects.bulk_create(
-        Finding(
-            asset=asset,
-            vulnerability=vuln,
-            certainty="confirmed",
-            match_status="affected",
-            reason="listed",
-        )
-        for asset in (hospital.pump, hospital.monitor)
-    )
+    # stored as the matching service stores them (a shared verdict, no history row)
+    for asset in (hospital.pump, hospital.monitor):
+        store_finding(asset, vuln)
     page = api.get("/api/findings/?vulnerability=CVE-2024-0002").json()
     assert sorted(f["asset"] for f in page["items"]) == ["ME-000101", "ME-000102"]
     assert all(f["vulnerability"] == "CVE-2024-0002" for f in page["items"])

@@ -30,9 +30,9 @@ from medshield.api.crud import Resource
 from medshield.api.etag import etag_of, is_versioned
 from medshield.api.readonly import RESOURCES as READ_ONLY
 from medshield.api.register import RESOURCES as REGISTER
-from medshield.findings.models import Finding
 from medshield.sboms.models import Component, Sbom
 from medshield.vulns.models import Advisory, Vulnerability
+from tests.findings.conftest import store_finding
 
 #: examples per operation and generation mode; ~100 operations make well over 500 cases (more
 #: for a deeper hunt: MEDSHIELD_SCHEMATHESIS_EXAMPLES=50)
@@ -47,17 +47,7 @@ BY_PATH = {f"/api/{r.path}/": r for r in (*REGISTER, *READ_ONLY)}
 def feeds(hospital) -> None:  # type: ignore[no-untyped-def]
     """One of each read-only kind, so their retrieve operations find something."""
     vuln = Vulnerability.objects.create(vuln_id="CVE-2024-0001", title="pump overflow", kev=True)
-    Finding.objects.bulk_create(
-        [
-            Finding(
-                asset=hospital.pump,
-                vulnerability=vuln,
-                certainty="confirmed",
-                match_status="affected",
-                reason="TE-LM800 2.1.0 is listed as affected",
-            )
-        ]
-    )
+    store_finding(hospital.pump, vuln, reason="TE-LM800 2.1.0 is listed as affected")
     advisory = Advisory.objects.create(
         kind="csaf", advisory_id="ICSMA-24-001-01", title="Pumps", sha256="0" * 64
     )

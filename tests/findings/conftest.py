@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from django.utils import translation
@@ -70,3 +71,24 @@ def world(db: None, tmp_path: Path) -> dict[str, Asset]:
 def english() -> Iterator[None]:
     with translation.override("en"):
         yield
+
+
+def store_finding(asset: Asset, vulnerability: Any, **values: Any) -> Any:
+    """One finding stored as the matching service stores it (a verdict shown through a group).
+
+    For tests that need a finding without feeds to match: the asset's own device group, holding
+    one identity with this verdict. Returns the finding as the findings view shows it.
+    """
+    from django.utils import timezone
+
+    from medshield.findings.models import Finding, Membership, Occurrence, Verdict
+    from medshield.findings.service import identity_digest
+
+    identity = identity_digest(f"test\0{asset.pk}")
+    values = {"certainty": "confirmed", "match_status": "affected", "reason": "listed", **values}
+    verdict = Verdict.objects.create(identity=identity, vulnerability=vulnerability, **values)
+    Occurrence.objects.get_or_create(group_key=identity, identity=identity)
+    membership, _ = Membership.objects.get_or_create(
+        group_key=identity, asset=asset, defaults={"since": timezone.now()}
+    )
+    return Finding.objects.get(verdict=verdict, membership=membership)

@@ -205,15 +205,18 @@ def test_a_feed_import_rematches_only_its_vulnerabilities(db, tmp_path) -> None:
     assert again.created == 0 and again.closed == 0 and again.unchanged == stats.created
 
 
-def test_a_finding_saved_one_by_one_keeps_its_history(db) -> None:  # type: ignore[no-untyped-def]
-    """Saving through the ORM (not bulk) logs a history row; list-valued fields must not crash."""
-    from medshield.assets.models import Asset
+def test_a_status_set_by_a_person_keeps_its_history(db) -> None:  # type: ignore[no-untyped-def]
+    """A person's status is a triage row saved through the ORM: it logs a history row."""
     from medshield.core.models import ObjectChange
-    from medshield.findings.models import Finding
+    from medshield.findings.models import Triage
     from medshield.vulns.models import Vulnerability
+    from tests.findings.conftest import store_finding
 
     asset = Asset.objects.create(asset_tag="ME-9", name="pump", kind="medical_device")
     vuln = Vulnerability.objects.create(vuln_id="CVE-2024-0001")
-    finding = Finding.objects.create(asset=asset, vulnerability=vuln, sources=["nvd", "csaf"])
+    finding = store_finding(asset, vuln, sources=["nvd", "csaf"])
     finding.set_status("in_progress", "vendor contacted")
-    assert ObjectChange.objects.filter(object_id=finding.pk).count() >= 1
+    triage = Triage.objects.get(asset=asset, vulnerability=vuln)
+    assert ObjectChange.objects.filter(object_id=triage.pk).count() >= 1
+    finding.refresh_from_db()
+    assert finding.status == "in_progress" and finding.status_note == "vendor contacted"
