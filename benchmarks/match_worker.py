@@ -16,6 +16,7 @@ says so in its output ("path": "engine").
 
 from __future__ import annotations
 
+import dataclasses
 import importlib.util
 import json
 import os
@@ -40,11 +41,8 @@ from django.conf import settings  # noqa: E402
 settings.FINDINGS_AUTO_MATCH = False
 
 from medshield.matching import (  # noqa: E402
-    ConfigNode,
-    CpeMatch,
     InMemoryAdvisoryService,
     InventoryItem,
-    NvdConfiguration,
     RuleMatcher,
     Source,
     StaticInventory,
@@ -126,70 +124,22 @@ def load(data_dir: str) -> None:
 
 
 def engine_vulnerabilities(ids: list[str] | None = None) -> list[Vulnerability]:
-    """NVD CpeMatch rows rebuilt into the engine's configurations (AND/OR nodes)."""
-    from medshield.vulns.models import CpeMatch as Row
-    from medshield.vulns.models import Vulnerability as VulnRow
+    """The stored NVD configurations as the engine's vulnerabilities (AND/OR nodes)."""
+    from medshield.matching.loaders import stored_nvd_configurations
+    from medshield.vulns.models import NvdConfigurations as Row
 
-    rows = Row.objects.order_by("vulnerability_id", "config", "node", "id")
+    rows = Row.objects.order_by("vulnerability_id")
     if ids is not None:
         rows = rows.filter(vulnerability__vuln_id__in=ids)
-    names = dict(VulnRow.objects.values_list("id", "vuln_id").iterator(chunk_size=20000))
-    configs: dict[int, dict[int, dict[int, list[Any]]]] = defaultdict(
-        lambda: defaultdict(lambda: defaultdict(list))
-    )
-    flags: dict[tuple[int, int], tuple[bool, bool]] = {}
-    node_flags: dict[tuple[int, int, int], tuple[bool, bool]] = {}
-    fields = (
-        "vulnerability_id", "config", "config_and", "config_negate", "node", "node_and",
-        "node_negate", "vulnerable", "criteria", "start", "start_incl", "end", "end_incl",
-    )  # fmt: skip
-    for (
-        vid,
-        cfg,
-        c_and,
-        c_neg,
-        node,
-        n_and,
-        n_neg,
-        vuln,
-        crit,
-        start,
-        s_in,
-        end,
-        e_in,
-    ) in rows.values_list(*fields).iterator(chunk_size=20000):
-        configs[vid][cfg][node].append(
-            CpeMatch(
-                criteria=crit,
-                vulnerable=vuln,
-                version_start_including=start if start and s_in else None,
-                version_start_excluding=start if start and not s_in else None,
-                version_end_including=end if end and e_in else None,
-                version_end_excluding=end if end and not e_in else None,
-            )
-        )
-        flags[(vid, cfg)] = (c_and, c_neg)
-        node_flags[(vid, cfg, node)] = (n_and, n_neg)
     out = []
-    for vid, by_config in configs.items():
-        rules = []
-        for cfg, by_node in by_config.items():
-            nodes = tuple(
-                ConfigNode(
-                    tuple(matches),
-                    "AND" if node_flags[(vid, cfg, node)][0] else "OR",
-                    node_flags[(vid, cfg, node)][1],
-                )
-                for node, matches in by_node.items()
-            )
-            c_and, c_neg = flags[(vid, cfg)]
-            rules.append(
-                NvdConfiguration(nodes, "AND" if c_and else "OR", c_neg, advisory=names[vid])
-            )
+    for vuln_id, data in rows.values_list("vulnerability__vuln_id", "data").iterator(
+        chunk_size=20000
+    ):
+        rules = tuple(
+            dataclasses.replace(rule, advisory=vuln_id) for rule in stored_nvd_configurations(data)
+        )
         out.append(
-            Vulnerability.create(
-                {names[vid]}, advisories={names[vid]}, rules=tuple(rules), sources={Source.NVD}
-            )
+            Vulnerability.create({vuln_id}, advisories={vuln_id}, rules=rules, sources={Source.NVD})
         )
     return out
 

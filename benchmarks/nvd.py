@@ -8,7 +8,9 @@ English and Spanish, CVSS v3.1 and some v2/v4 metrics, weaknesses, references, a
 configurations with cpeMatch criteria and version ranges: about 4 per record, 1.6 million in all,
 some in the "firmware running on hardware" AND form) as yearly feed files
 (``nvdcve-2.0-YYYY.json``) into a temporary folder, then times ``medshield feeds import`` of all of
-them into a fresh SQLite database and reports the time, records/s, the CPU time (user + system,
+them into a fresh SQLite database (per record: a vulnerability row, its configurations as one JSON
+value and its distinct vendor/product keys; see medshield.vulns.models.NvdConfigurations) and
+reports the time, records/s, the CPU time (user + system,
 with child processes) and the peak memory: the largest sum of the resident memory of the importing
 process and its children (medshield parses large files in a forked process), sampled every 50 ms.
 On a shared machine the wall time stretches with the others' load; the CPU time much less.
@@ -503,8 +505,9 @@ def medshield_import(
         )
     with sqlite3.connect(db) as conn:
         vulns = conn.execute("SELECT count(*) FROM vulns_vulnerability").fetchone()[0]
-        matches = conn.execute("SELECT count(*) FROM vulns_cpematch").fetchone()[0]
-    return run, f"{vulns:,} vulnerabilities, {matches:,} CPE match rows"
+        configs = conn.execute("SELECT count(*) FROM vulns_nvdconfigurations").fetchone()[0]
+        keys = conn.execute("SELECT count(*) FROM vulns_cpekey").fetchone()[0]
+    return run, f"{vulns:,} vulnerabilities, {configs:,} NVD configurations, {keys:,} CPE keys"
 
 
 def main() -> None:

@@ -49,7 +49,8 @@ _VULNS = (
     "advisoryvulnerability",
     "advisoryproduct",
     "productstatus",
-    "cpematch",
+    "nvdconfigurations",
+    "cpekey",
     "feedimport",
 )
 _SBOMS = ("sbom", "component", "vexdocument", "vexstatement")

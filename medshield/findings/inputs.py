@@ -3,7 +3,8 @@
 Rows of the register, the SBOMs and the feeds become the engine's frozen value types here, and
 nowhere else: :mod:`medshield.matching` never sees Django. Everything is read with ``values()``
 queries in batches, as the fleet can hold 10,000 assets, 300,000 components and 1.6 million NVD
-ranges.
+ranges. NVD candidates are found by one indexed lookup of the items' name keys
+(:class:`~medshield.vulns.models.CpeKey`); only the candidates' configurations are read.
 
 Matching works on *identities*, not assets: every asset with the same manufacturer, model and
 software version is one device item, and every component of one SBOM is matched once however
@@ -12,6 +13,7 @@ many assets share the SBOM. :class:`Inventory` remembers which assets each ident
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -25,8 +27,6 @@ from medshield.assets.models import Asset
 from medshield.findings.models import VendorAlias
 from medshield.matching import (
     AliasTable,
-    ConfigNode,
-    CpeMatch,
     CsafProductRule,
     InventoryItem,
     JvnRule,
@@ -39,16 +39,22 @@ from medshield.matching import (
     parse_cpe,
 )
 from medshield.matching.cpe import CpeError
+from medshield.matching.loaders import stored_nvd_configurations
+from medshield.matching.names import normal_hash
 from medshield.network.models import ConnectionHop, ExternalConnection
 from medshield.sboms.models import Component, Sbom
 from medshield.sboms.models import VexStatement as VexRow
 from medshield.vulns.models import (
     AdvisoryProduct,
     AdvisoryVulnerability,
+    CpeKey,
+    NvdConfigurations,
     ProductStatus,
 )
-from medshield.vulns.models import CpeMatch as CpeRow
 from medshield.vulns.models import Vulnerability as VulnRow
+
+#: the separators of a CPE 2.3 name (a colon not escaped)
+_CPE_SPLIT = re.compile(r"(?<!\\):")
 
 #: ids per ``IN (...)`` query; well under SQLite's and PostgreSQL's parameter limits
 CHUNK = 5000
@@ -407,9 +413,10 @@ def candidate_vulnerabilities(
 ) -> tuple[list[Vulnerability], dict[str, VulnInfo]]:
     """The vulnerabilities with a rule that could concern one of ``keys`` or ``purls``.
 
-    Only the candidates' rules are loaded: the distinct CPE vendor/product pairs are filtered
-    in Python (names are compared after normalisation and aliases, which SQL cannot do), then
-    the whole configurations of the vulnerabilities that name a wanted pair are read.
+    Only the candidates' rules are loaded: the NVD records are looked up by the hashed
+    normal forms of the wanted names and of every alias of them (see :func:`name_hashes`), the
+    advisories' products filtered in Python (names are compared after normalisation and
+    aliases, which SQL cannot do); then the whole rules of the candidates are read.
     """
     scope = None if vuln_pks is None else sorted(set(vuln_pks))
     cpe_vulns = _cpe_candidates(keys, aliases, scope)
@@ -450,92 +457,50 @@ def candidate_vulnerabilities(
     return vulns, info
 
 
+def name_hashes(keys: Iterable[tuple[str, str]], aliases: AliasTable) -> set[int]:
+    """The CpeKey keys of every spelling the aliases give the (canonical) name keys ``keys``."""
+    groups = aliases.groups()
+    out: set[int] = set()
+    for vendor, product in keys:
+        for v in groups.get(vendor, (vendor,)):
+            for p in groups.get(product, (product,)):
+                out.add(normal_hash(v, p))
+    return out
+
+
 def _cpe_candidates(
     keys: set[tuple[str, str]], aliases: AliasTable, scope: list[int] | None
 ) -> set[int]:
+    """The vulnerabilities with a vulnerable NVD entry that names one of ``keys``."""
     if not keys:
         return set()
-    rows = CpeRow.objects.filter(vulnerable=True)
+    hashes = name_hashes(keys, aliases)
+    found: set[int] = set()
     if scope is not None:
-        found: set[int] = set()
         for batch in chunks(scope):
-            for vuln, vendor, product in rows.filter(vulnerability_id__in=batch).values_list(
-                "vulnerability_id", "vendor", "product"
-            ):
-                if name_key(aliases, vendor, product) in keys:
-                    found.add(vuln)
+            found.update(
+                vuln
+                for vuln, key in CpeKey.objects.filter(vulnerability_id__in=batch).values_list(
+                    "vulnerability_id", "key"
+                )
+                if key in hashes
+            )
         return found
-    pairs = {
-        (vendor, product)
-        for vendor, product in rows.values_list("vendor", "product").distinct()
-        if name_key(aliases, vendor, product) in keys
-    }
-    if not pairs:
-        return set()
-    found = set()
-    vendors = sorted({v for v, _ in pairs})
-    for batch in chunks(vendors, 500):
-        for vuln, vendor, product in rows.filter(vendor__in=batch).values_list(
-            "vulnerability_id", "vendor", "product"
-        ):
-            if (vendor, product) in pairs:
-                found.add(vuln)
+    for batch in chunks(sorted(hashes)):
+        found.update(
+            CpeKey.objects.filter(key__in=batch).values_list("vulnerability_id", flat=True)
+        )
     return found
 
 
 def _nvd_rules(vuln_pks: list[int]) -> dict[int, list[NvdConfiguration]]:
-    """The NVD configurations of these vulnerabilities, rebuilt from their flat rows."""
-    fields = (
-        "vulnerability_id",
-        "config",
-        "config_and",
-        "config_negate",
-        "node",
-        "node_and",
-        "node_negate",
-        "vulnerable",
-        "criteria",
-        "start",
-        "start_incl",
-        "end",
-        "end_incl",
-    )
-    # vuln -> config -> (and, negate, node -> (and, negate, matches))
-    tree: dict[int, dict[int, list[Any]]] = defaultdict(dict)
-    for batch in chunks(vuln_pks):
-        rows = CpeRow.objects.filter(vulnerability_id__in=batch).order_by("pk").values_list(*fields)
-        for vuln, c, c_and, c_neg, n, n_and, n_neg, vulnerable, criteria, s, s_in, e, e_in in rows:
-            config = tree[vuln].setdefault(c, [c_and, c_neg, {}])
-            node = config[2].setdefault(n, [n_and, n_neg, []])
-            node[2].append(
-                CpeMatch(
-                    criteria=criteria,
-                    vulnerable=vulnerable,
-                    version_start_including=s if s and s_in else None,
-                    version_start_excluding=s if s and not s_in else None,
-                    version_end_including=e if e and e_in else None,
-                    version_end_excluding=e if e and not e_in else None,
-                )
-            )
+    """The NVD configurations of these vulnerabilities, from their stored JSON."""
     out: dict[int, list[NvdConfiguration]] = {}
-    for vuln, configs in tree.items():
-        out[vuln] = [
-            NvdConfiguration(
-                nodes=tuple(
-                    ConfigNode(
-                        matches=tuple(m),
-                        operator="AND" if n_and else "OR",
-                        negate=n_neg,
-                    )
-                    for _, (n_and, n_neg, m) in sorted(nodes.items())
-                ),
-                operator="AND" if c_and else "OR",
-                negate=c_neg,
-                source=Source.NVD,
-                advisory=None,
-            )
-            for _, (c_and, c_neg, nodes) in sorted(configs.items())
-        ]
+    for batch in chunks(vuln_pks):
+        for vuln, data in NvdConfigurations.objects.filter(vulnerability_id__in=batch).values_list(
+            "vulnerability_id", "data"
+        ):
+            out[vuln] = list(stored_nvd_configurations(data))
     return out
 
 
@@ -658,13 +623,15 @@ def rule_keys(vuln_pks: Iterable[int], aliases: AliasTable) -> KeyFilter:
     keys: set[tuple[str, str]] = set()
     purls: set[str] = set()
     models = False
-    for batch in chunks(scope):
-        pairs = (
-            CpeRow.objects.filter(vulnerability_id__in=batch, vulnerable=True)
-            .values_list("vendor", "product")
-            .distinct()
-        )
-        keys.update(name_key(aliases, vendor, product) for vendor, product in pairs)
+    for configurations in _nvd_rules(scope).values():
+        for configuration in configurations:
+            for node in configuration.nodes:
+                for match in node.matches:
+                    # Split as the importer splits it for CpeKey (escapes kept: normalisation
+                    # drops them, as it drops all punctuation).
+                    parts = _CPE_SPLIT.split(match.criteria, 5)
+                    if match.vulnerable and len(parts) == 6:
+                        keys.add(name_key(aliases, parts[3], parts[4]))
     for rules in _advisory_rules(None, set(), aliases, scope).values():
         for rule in rules:
             if isinstance(rule, CsafProductRule):

@@ -654,7 +654,7 @@ _PRIORITY_FIELDS = ("cvss3_score", "cvss4_score", "kev", "epss", "base_priority"
 
 def _current_marks() -> dict[str, int]:
     from medshield.core.models import ObjectChange
-    from medshield.vulns.models import AdvisoryVulnerability, CpeMatch, FeedImport, Vulnerability
+    from medshield.vulns.models import AdvisoryVulnerability, CpeKey, FeedImport, Vulnerability
 
     def top(model: Any) -> int:
         return int(model.objects.aggregate(m=Max("pk"))["m"] or 0)
@@ -663,7 +663,9 @@ def _current_marks() -> dict[str, int]:
         "change_mark": top(ObjectChange),
         "feed_mark": top(FeedImport),
         "vulnerability_mark": top(Vulnerability),
-        "cpe_mark": top(CpeMatch),
+        # CpeKey rows are replaced with their record's configurations: new ids mark the NVD
+        # records an import created or changed.
+        "cpe_mark": top(CpeKey),
         "entry_mark": top(AdvisoryVulnerability),
     }
 
@@ -696,7 +698,7 @@ def pending(state: MatchState, marks: dict[str, int]) -> Pending:
 
     from medshield.core.models import ObjectChange
     from medshield.sboms.models import Sbom
-    from medshield.vulns.models import AdvisoryVulnerability, CpeMatch, Vulnerability
+    from medshield.vulns.models import AdvisoryVulnerability, CpeKey, Vulnerability
 
     out = Pending()
     if marks["change_mark"] > state.change_mark:
@@ -748,7 +750,7 @@ def pending(state: MatchState, marks: dict[str, int]) -> Pending:
             ).values_list("pk", flat=True)
         )
         out.vuln_pks.update(
-            CpeMatch.objects.filter(pk__gt=state.cpe_mark, pk__lte=marks["cpe_mark"])
+            CpeKey.objects.filter(pk__gt=state.cpe_mark, pk__lte=marks["cpe_mark"])
             .values_list("vulnerability_id", flat=True)
             .distinct()
         )

@@ -11,6 +11,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+import msgspec
 from defusedxml import ElementTree
 
 from medshield.matching.model import (
@@ -212,6 +213,15 @@ def nvd_configurations(cve: Mapping[str, Any]) -> tuple[NvdConfiguration, ...]:
             )
         )
     return tuple(configs)
+
+
+def stored_nvd_configurations(data: str | bytes) -> tuple[NvdConfiguration, ...]:
+    """The configurations as medshield stores them (``vulns.NvdConfigurations.data``) as rules.
+
+    The stored form is NVD's ``configurations`` JSON without the fields the matcher does not
+    read, where an absent operator is OR, negate false and vulnerable true.
+    """
+    return nvd_configurations({"configurations": msgspec.json.decode(data)})
 
 
 def nvd_vulnerability(cve: Mapping[str, Any]) -> Vulnerability:

@@ -8,6 +8,7 @@ confirmed; an alias is never guessed by the engine.
 
 from __future__ import annotations
 
+import hashlib
 import re
 import unicodedata
 from collections.abc import Iterable, Mapping
@@ -71,6 +72,21 @@ def normalize_name(name: str) -> str:
     return text.strip()
 
 
+def normal_hash(vendor: str, product: str) -> int:
+    """A stable 63-bit key of a vendor and product already in :func:`normalize_name` form.
+
+    Stored in the database (``vulns.CpeKey``): it must never change, or stored keys stop
+    matching. BLAKE2b, not ``hash()``, which differs between processes.
+    """
+    digest = hashlib.blake2b(f"{vendor}\x1f{product}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big") >> 1
+
+
+def name_hash(vendor: str, product: str) -> int:
+    """The stable 63-bit key of a vendor/product pair after normalisation (:func:`normal_hash`)."""
+    return normal_hash(normalize_name(vendor), normalize_name(product))
+
+
 @dataclass(frozen=True)
 class AliasTable:
     """Groups of names that denote the same vendor (or product), as confirmed by a user.
@@ -107,6 +123,16 @@ class AliasTable:
         """The representative of the alias group of ``name`` (its normal form if it has none)."""
         norm = normalize_name(name)
         return self._canonical.get(norm, norm)
+
+    def groups(self) -> dict[str, set[str]]:
+        """Each representative with the normal forms of every name of its group (itself too).
+
+        Names without aliases are in no group: their only form is their own.
+        """
+        out: dict[str, set[str]] = {}
+        for name, canonical in self._canonical.items():
+            out.setdefault(canonical, {canonical}).add(name)
+        return out
 
     def same(self, a: str, b: str) -> bool:
         """Whether two names denote the same vendor/product after normalisation and aliases."""

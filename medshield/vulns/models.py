@@ -8,9 +8,10 @@ flag; EPSS the probability; CSAF and JVN fill titles and scores only while NVD h
 An :class:`Advisory` is one CSAF document or JVN iPedia record; :class:`AdvisoryVulnerability`
 ties it to the vulnerabilities it names, :class:`AdvisoryProduct` holds its product tree
 leaves and :class:`ProductStatus` says, per vulnerability and product, what the advisory claims
-(affected, fixed, not affected and why...). NVD applicability is kept as flat
-:class:`CpeMatch` rows: one per ``cpeMatch`` entry, carrying its configuration and node so the
-matching engine can rebuild "firmware X running on hardware Y" (AND of OR-nodes).
+(affected, fixed, not affected and why...). NVD applicability is kept per record as
+:class:`NvdConfigurations` (the configurations as one compact JSON value, so the matching engine
+can rebuild "firmware X running on hardware Y", AND of OR-nodes) plus :class:`CpeKey` rows, the
+record's distinct vulnerable vendor/product names as integers, for the candidate lookup.
 
 The tables are lean on purpose: NVD alone is about 400,000 records and 1.6 million ranges.
 """
@@ -66,7 +67,9 @@ class Vulnerability(models.Model):
     title_ja = models.CharField(_("Japanese title"), max_length=500, blank=True)
     description = models.TextField(_("description"), blank=True)
     published = models.DateTimeField(_("published"), null=True, blank=True)
-    modified = models.DateTimeField(_("last modified"), null=True, blank=True, db_index=True)
+    #: not indexed: nothing filters or sorts by it, and an index of 400,000 dates in random
+    #: order was a tenth of the time a full NVD import took to write
+    modified = models.DateTimeField(_("last modified"), null=True, blank=True)
     cvss3_score = models.DecimalField(
         _("CVSS v3 base score"), max_digits=3, decimal_places=1, null=True, blank=True
     )
@@ -259,46 +262,74 @@ class ProductStatus(models.Model):
         return f"{self.product_id} {self.status}"
 
 
-class CpeMatch(models.Model):
-    """One NVD ``cpeMatch`` entry with the configuration and node it sits in.
+class NvdConfigurations(models.Model):
+    """NVD's applicability statement of one vulnerability: its ``configurations``, compact.
 
-    A configuration is true when its nodes combine true under ``config_and`` (AND, else OR),
-    negated by ``config_negate``; a node when its entries combine under ``node_and``, negated by
-    ``node_negate``. ``vulnerable`` False entries are the platform ("running on hardware Y").
-    Vendor, product and version are split out of ``criteria`` so the matcher can find the
-    candidate rows with one indexed lookup.
+    One row per NVD record that has configurations, replaced as a whole when NVD changes the
+    record (NVD re-issues the configurations whole). ``data`` is NVD's own ``configurations``
+    JSON less what the matcher does not read (match ids) and mostly less default values (an
+    absent ``operator`` is OR, ``negate`` false, ``vulnerable`` true), compact::
+
+        [{"operator": "AND", "nodes": [{"operator": "OR", "cpeMatch": [{"criteria":
+            "cpe:2.3:o:...", "versionEndExcluding": "2.1"}]}, {"operator": "OR", "cpeMatch":
+            [{"criteria": "cpe:2.3:h:...", "vulnerable": false}]}]}]
+
+    A configuration is true when its nodes combine true under its operator, a node when its
+    entries do; ``vulnerable`` false entries are the platform ("running on hardware Y").
+    Entries that are not CPE 2.3 names, and nodes left empty, are not stored.
+    :func:`medshield.matching.loaders.stored_nvd_configurations` turns it into the engine's
+    rules.
+
+    Why not one row per ``cpeMatch`` entry, as before: NVD holds about 1.6 million of them, and
+    writing (and indexing) that many rows was most of a full NVD import's time. The matcher
+    never queries single entries: it finds candidates through :class:`CpeKey` and then needs a
+    record's whole configurations anyway. Keeping NVD's shape means the importer stores the
+    configurations as they were decoded, without rebuilding them entry by entry.
+    """
+
+    vulnerability = models.OneToOneField(
+        Vulnerability,
+        on_delete=models.CASCADE,
+        primary_key=True,
+        related_name="nvd_configurations",
+        verbose_name=_("vulnerability"),
+    )
+    data = models.TextField(_("configurations (JSON)"))
+
+    class Meta:
+        verbose_name = _("NVD configurations")
+        verbose_name_plural = _("NVD configurations")
+
+    def __str__(self) -> str:
+        return str(self.vulnerability_id)
+
+
+class CpeKey(models.Model):
+    """A vendor/product an NVD record's vulnerable ``cpeMatch`` entries name, as a number.
+
+    ``key`` is :func:`medshield.matching.names.name_hash` of the CPE's vendor and product after
+    normalisation: a stable 63-bit hash, so the candidate lookup of a match run is one indexed
+    ``key IN (...)`` query and the index holds integers, not names. One row per distinct pair
+    of a record (a record lists many ranges of the same product), about a third as many rows as
+    ``cpeMatch`` entries. A hash collision only adds a candidate, which the matcher then rejects
+    on the real names. Replaced with the record's configurations, so rows with new ids mark the
+    records a feed import changed (see :func:`medshield.findings.service.pending`).
     """
 
     vulnerability = models.ForeignKey(
         Vulnerability,
         on_delete=models.CASCADE,
-        related_name="cpe_matches",
+        related_name="cpe_keys",
         verbose_name=_("vulnerability"),
     )
-    config = models.PositiveSmallIntegerField(_("configuration"))
-    config_and = models.BooleanField(_("configuration AND"), default=False)
-    config_negate = models.BooleanField(_("configuration negated"), default=False)
-    node = models.PositiveSmallIntegerField(_("node"))
-    node_and = models.BooleanField(_("node AND"), default=False)
-    node_negate = models.BooleanField(_("node negated"), default=False)
-    vulnerable = models.BooleanField(_("vulnerable"), default=True)
-    criteria = models.CharField(_("CPE 2.3 criteria"), max_length=400)
-    part = models.CharField(_("part"), max_length=1)
-    vendor = models.CharField(_("vendor"), max_length=150)
-    product = models.CharField(_("product"), max_length=200)
-    version = models.CharField(_("version"), max_length=100)
-    start = models.CharField(_("version from"), max_length=100, blank=True)
-    start_incl = models.BooleanField(_("from including"), default=False)
-    end = models.CharField(_("version to"), max_length=100, blank=True)
-    end_incl = models.BooleanField(_("to including"), default=False)
+    key = models.BigIntegerField(_("vendor/product key"), db_index=True)
 
     class Meta:
-        verbose_name = _("CPE match")
-        verbose_name_plural = _("CPE matches")
-        indexes = [models.Index(fields=["vendor", "product"])]
+        verbose_name = _("CPE name key")
+        verbose_name_plural = _("CPE name keys")
 
     def __str__(self) -> str:
-        return self.criteria
+        return f"{self.vulnerability_id}: {self.key}"
 
 
 class FeedImport(models.Model):

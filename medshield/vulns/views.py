@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+from typing import Any
+
 from django.contrib.auth.decorators import login_required
 from django.db.models import Prefetch
 from django.http import HttpRequest, HttpResponse
@@ -10,8 +13,8 @@ from django.views.decorators.http import require_GET
 
 from medshield.vulns.models import (
     AdvisoryVulnerability,
-    CpeMatch,
     FeedImport,
+    NvdConfigurations,
     ProductStatus,
     Vulnerability,
 )
@@ -51,17 +54,22 @@ def vulnerability_detail(request: HttpRequest, vuln_id: str) -> HttpResponse:
         )
         .order_by("advisory__kind", "advisory__advisory_id")
     )
-    matches = CpeMatch.objects.filter(vulnerability=vulnerability).order_by("config", "node", "id")
-    configurations: dict[int, dict[str, object]] = {}
-    for match in matches:
-        config = configurations.setdefault(
-            match.config, {"and": match.config_and, "negate": match.config_negate, "nodes": {}}
-        )
-        nodes: dict[int, dict[str, object]] = config["nodes"]  # type: ignore[assignment]
-        node = nodes.setdefault(
-            match.node, {"and": match.node_and, "negate": match.node_negate, "matches": []}
-        )
-        node["matches"].append(match)  # type: ignore[attr-defined]
+    stored = NvdConfigurations.objects.filter(vulnerability=vulnerability).first()
+    configurations = [
+        {
+            "and": config.get("operator") == "AND",
+            "negate": config.get("negate", False),
+            "nodes": [
+                {
+                    "and": node.get("operator") == "AND",
+                    "negate": node.get("negate", False),
+                    "matches": [_entry(match) for match in node.get("cpeMatch", ())],
+                }
+                for node in config.get("nodes", ())
+            ],
+        }
+        for config in (json.loads(stored.data) if stored else [])
+    ]
     return render(
         request,
         "vulns/vulnerability_detail.html",
@@ -69,9 +77,20 @@ def vulnerability_detail(request: HttpRequest, vuln_id: str) -> HttpResponse:
             "nav": "feeds",
             "vuln": vulnerability,
             "entries": entries,
-            "configurations": [
-                {**c, "nodes": list(c["nodes"].values())}  # type: ignore[attr-defined]
-                for c in configurations.values()
-            ],
+            "configurations": configurations,
         },
     )
+
+
+def _entry(match: dict[str, Any]) -> dict[str, Any]:
+    """A stored cpeMatch entry as the template shows it: criteria and the range's bounds."""
+    start_incl = match.get("versionStartIncluding")
+    end_incl = match.get("versionEndIncluding")
+    return {
+        "criteria": match.get("criteria", ""),
+        "vulnerable": match.get("vulnerable", True),
+        "start": start_incl or match.get("versionStartExcluding") or "",
+        "start_incl": bool(start_incl),
+        "end": end_incl or match.get("versionEndExcluding") or "",
+        "end_incl": bool(end_incl),
+    }

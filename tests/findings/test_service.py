@@ -144,6 +144,19 @@ def test_a_confirmed_alias_makes_a_name_match(world: dict[str, Asset]) -> None:
     assert Finding.objects.filter(asset__asset_tag="ME-0002").exists()
 
 
+def test_an_alias_finds_nvd_records_under_every_spelling(world: dict[str, Asset]) -> None:
+    """NVD candidates are looked up by hashed names: each alias's spelling is looked up too."""
+    Asset.objects.filter(asset_tag="ME-0002").update(
+        manufacturer="Acme", model="Exchange Server", software_version="2016"
+    )
+    service.match_all()
+    assert tags_for("CVE-2021-26855") == {"SV-0001"}
+    # "acme" sorts first: the group's representative is not the name NVD uses.
+    VendorAlias.objects.create(name="Acme", alias="Microsoft")
+    service.rematch_names(["Acme", "Microsoft"])
+    assert tags_for("CVE-2021-26855") == {"SV-0001", "ME-0002"}
+
+
 def test_rematch_pending_follows_register_and_feed_changes(
     world: dict[str, Asset], tmp_path
 ) -> None:  # type: ignore[no-untyped-def]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -14,8 +15,9 @@ from medshield.vulns.models import (
     Advisory,
     AdvisoryProduct,
     AdvisoryVulnerability,
-    CpeMatch,
+    CpeKey,
     FeedImport,
+    NvdConfigurations,
     ProductStatus,
     Vulnerability,
 )
@@ -26,7 +28,8 @@ DATA_MODELS = (
     AdvisoryVulnerability,
     AdvisoryProduct,
     ProductStatus,
-    CpeMatch,
+    NvdConfigurations,
+    CpeKey,
 )
 
 EPSS_HEAD = "#model_version:v2025.03.14,score_date:{date}T00:00:00+0000\ncve,epss,percentile\n"
@@ -36,6 +39,41 @@ def snapshot(include_imports: bool = True) -> dict[str, list[dict[str, Any]]]:
     """Every row of the feed tables, for "nothing changed" comparisons."""
     models = DATA_MODELS + ((FeedImport,) if include_imports else ())
     return {m.__name__: list(m.objects.order_by("pk").values()) for m in models}
+
+
+def nvd_entries(vuln: Vulnerability) -> list[dict[str, Any]]:
+    """The stored NVD configurations of ``vuln`` as one dict per ``cpeMatch`` entry, with its
+    configuration's and node's flags and its CPE name split (for readable assertions)."""
+    stored = NvdConfigurations.objects.filter(vulnerability=vuln).first()
+    entries = []
+    for c, config in enumerate(json.loads(stored.data) if stored else []):
+        for n, node in enumerate(config["nodes"]):
+            for match in node["cpeMatch"]:
+                criteria = match["criteria"]
+                part, vendor, product, version = criteria.split(":")[2:6]
+                start_incl = match.get("versionStartIncluding")
+                end_incl = match.get("versionEndIncluding")
+                entries.append(
+                    {
+                        "config": c,
+                        "config_and": config.get("operator") == "AND",
+                        "config_negate": config.get("negate", False),
+                        "node": n,
+                        "node_and": node.get("operator") == "AND",
+                        "node_negate": node.get("negate", False),
+                        "criteria": criteria,
+                        "vulnerable": match.get("vulnerable", True),
+                        "part": part,
+                        "vendor": vendor,
+                        "product": product,
+                        "version": version,
+                        "start": start_incl or match.get("versionStartExcluding", ""),
+                        "start_incl": start_incl is not None,
+                        "end": end_incl or match.get("versionEndExcluding", ""),
+                        "end_incl": end_incl is not None,
+                    }
+                )
+    return entries
 
 
 def write_epss(

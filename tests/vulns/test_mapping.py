@@ -9,6 +9,7 @@ import pytest
 from medshield.vulns.importers import import_path
 from medshield.vulns.models import Advisory, AdvisoryProduct, ProductStatus, Vulnerability
 from tests.conftest import CORPUS
+from tests.vulns.conftest import nvd_entries
 
 pytestmark = pytest.mark.django_db
 
@@ -23,11 +24,8 @@ def test_nvd_keeps_scores_cwes_and_cna_statements() -> None:
     assert vuln.cna_affected[0]["vendor"] == "Contec Health"
     assert vuln.cna_affected[0]["versions"] == [{"version": "All", "status": "affected"}]
     # Contec CMS8000: firmware "-" on hardware "-", both named by CPE.
-    rows = set(
-        vuln.cpe_matches.values_list(
-            "config_and", "part", "vendor", "product", "version", "vulnerable"
-        )
-    )
+    fields = ("config_and", "part", "vendor", "product", "version", "vulnerable")
+    rows = {tuple(entry[f] for f in fields) for entry in nvd_entries(vuln)}
     assert rows == {
         (True, "o", "contechealth", "cms8000_firmware", "-", True),
         (True, "h", "contechealth", "cms8000", "-", False),
@@ -40,8 +38,8 @@ def test_nvd_prefers_the_primary_score_and_skips_noinfo_cwes() -> None:
     # NVD's own (Primary) 9.8 wins over the CNA's (Secondary) 7.5.
     assert vuln.cvss3_score == Decimal("9.8")
     assert all(c.startswith("CWE-") for c in vuln.cwes)
-    match = vuln.cpe_matches.get(product="dcmtk")
-    assert (match.end, match.end_incl) == ("3.6.7", False)
+    (match,) = [e for e in nvd_entries(vuln) if e["product"] == "dcmtk"]
+    assert (match["end"], match["end_incl"]) == ("3.6.7", False)
 
 
 def test_nvd_skips_rejected_records(tmp_path) -> None:  # type: ignore[no-untyped-def]

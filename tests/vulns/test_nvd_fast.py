@@ -7,6 +7,7 @@ and new records.
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
 from pathlib import Path
@@ -16,10 +17,12 @@ import msgspec
 import pytest
 from django.db import connection
 
+from medshield.matching.loaders import nvd_configurations, stored_nvd_configurations
+from medshield.matching.names import name_hash
 from medshield.vulns.importers import FeedRejected, import_path, nvd, nvd_read
 from medshield.vulns.importers.base import ImportStats
 from medshield.vulns.importers.nvd import _said
-from medshield.vulns.models import CpeMatch, Vulnerability
+from medshield.vulns.models import CpeKey, NvdConfigurations, Vulnerability
 from tests.conftest import CORPUS
 
 pytestmark = pytest.mark.django_db
@@ -38,30 +41,34 @@ def _row(vuln: Vulnerability) -> dict[str, Any]:
     return values
 
 
-def _match_rows(vuln: Vulnerability) -> list[tuple[Any, ...]]:
-    fields = ["config", "node", *nvd._MATCH_FIELDS]
-    return sorted(CpeMatch.objects.filter(vulnerability=vuln).values_list(*fields))
+def _applicability(vuln: Vulnerability) -> tuple[str | None, list[int]]:
+    data = NvdConfigurations.objects.filter(vulnerability=vuln).values_list("data", flat=True)
+    keys = CpeKey.objects.filter(vulnerability=vuln).values_list("key", flat=True)
+    return data.first(), sorted(keys)
 
 
 def _assert_stored_as_the_model_would(record: dict[str, Any]) -> None:
-    """The stored row and ranges of ``record`` equal what the ORM makes of ``_said``."""
+    """The stored row and configurations of ``record`` equal what the ORM makes of ``_said``."""
     fast = Vulnerability.objects.get(vuln_id=record["id"])
     said = _said(msgspec.convert(record, nvd_read.Cve), ImportStats())
-    matches = said.pop("_matches")
+    data, keys = said.pop("_configurations"), said.pop("_keys")
     orm = Vulnerability.objects.create(vuln_id="CVE-1999-0001", **said)
-    CpeMatch.objects.bulk_create(
-        CpeMatch(vulnerability=orm, **dict(zip(nvd._MATCH_FIELDS, m[1:], strict=True)))
-        for m in matches
-    )
+    if data is not None:
+        NvdConfigurations.objects.create(vulnerability=orm, data=data)
+    CpeKey.objects.bulk_create(CpeKey(vulnerability=orm, key=key) for key in keys)
     assert _row(fast) == _row(orm)
-    assert _match_rows(fast) == _match_rows(orm)
-    assert len(matches) > 0 or record["id"] != "CVE-2020-12040"
+    assert _applicability(fast) == _applicability(orm)
+    assert data is not None or record["id"] != "CVE-2020-12040"
     orm.delete()
 
 
 def _all_matches() -> list[tuple[Any, ...]]:
-    fields = ["vulnerability__vuln_id", "config", "node", *nvd._MATCH_FIELDS]
-    return list(CpeMatch.objects.order_by("id").values_list(*fields))
+    configs = NvdConfigurations.objects.order_by("vulnerability__vuln_id")
+    keys = CpeKey.objects.order_by("vulnerability__vuln_id", "key")
+    return [
+        *configs.values_list("vulnerability__vuln_id", "data"),
+        *keys.values_list("vulnerability__vuln_id", "key"),
+    ]
 
 
 def _records() -> list[dict[str, Any]]:
@@ -196,12 +203,19 @@ def test_a_large_file_imports_in_several_batches(tmp_path: Path) -> None:
     path.write_text(json.dumps({"format": "NVD_CVE", "vulnerabilities": records}))
     first = import_path(str(path))
     assert (first.created, first.updated, first.unchanged) == (4500, 0, 0)
-    per_record = CpeMatch.objects.filter(vulnerability__vuln_id="CVE-2030-00000").count()
+    per_record = CpeKey.objects.filter(vulnerability__vuln_id="CVE-2030-00000").count()
     assert per_record > 0
-    assert CpeMatch.objects.count() == 4500 * per_record
+    assert CpeKey.objects.count() == 4500 * per_record
+    assert NvdConfigurations.objects.count() == 4500
+    before = {
+        "keys": list(CpeKey.objects.order_by("pk").values_list()),
+        "configs": list(NvdConfigurations.objects.order_by("pk").values_list()),
+    }
     again = import_path(str(path))
     assert (again.created, again.updated, again.unchanged) == (0, 0, 4500)
-    assert CpeMatch.objects.count() == 4500 * per_record
+    # A re-import writes nothing: the same rows under the same ids.
+    assert list(CpeKey.objects.order_by("pk").values_list()) == before["keys"]
+    assert list(NvdConfigurations.objects.order_by("pk").values_list()) == before["configs"]
 
 
 @pytest.mark.parametrize("chunk", [1, 7, 1 << 20])
@@ -255,3 +269,50 @@ def test_an_error_early_in_a_large_file_is_refused_without_reading_on(
     with pytest.raises(nvd_read.Malformed, match="Expecting value"):
         list(nvd_read._items(nvd_read.JSONStream(stream)))
     assert stream.tell() < 10_000 < len(data)
+
+
+def test_the_name_keys_are_those_of_the_vulnerable_entries() -> None:
+    """CpeKey holds each record's distinct vulnerable vendor/product pairs, hashed, and no more."""
+    for path in sorted((CORPUS / "nvd").glob("*/*.json")):
+        import_path(str(path))
+    assert NvdConfigurations.objects.count() >= 5
+    for vuln in Vulnerability.objects.all():
+        stored = NvdConfigurations.objects.filter(vulnerability=vuln).first()
+        pairs = set()
+        for config in json.loads(stored.data) if stored else []:
+            for node in config["nodes"]:
+                for match in node["cpeMatch"]:
+                    if match.get("vulnerable", True):
+                        pairs.add(tuple(match["criteria"].split(":")[3:5]))
+        keys = list(CpeKey.objects.filter(vulnerability=vuln).values_list("key", flat=True))
+        assert sorted(keys) == sorted({name_hash(vendor, product) for vendor, product in pairs})
+
+
+def test_the_stored_configurations_are_the_rules_of_the_nvd_record() -> None:
+    """What the matcher reads back from the database equals what it makes of the NVD JSON."""
+    for name in RECORDS:
+        record = json.loads((CORPUS / name).read_text())
+        import_path(str(CORPUS / name))
+        data = NvdConfigurations.objects.get(vulnerability__vuln_id=record["id"]).data
+        expected = tuple(
+            dataclasses.replace(rule, advisory=None) for rule in nvd_configurations(record)
+        )
+        assert stored_nvd_configurations(data) == expected
+
+
+def test_entries_that_are_not_cpe_names_are_left_out_with_a_note(tmp_path: Path) -> None:
+    record = json.loads((CORPUS / "nvd/cve-records/CVE-2020-12040.json").read_text())
+    firmware, hardware = record["configurations"][0]["nodes"]
+    firmware["operator"] = "or"
+    firmware["cpeMatch"].append({"criteria": "cpe:/o:baxter:old_style", "vulnerable": True})
+    hardware["cpeMatch"] = [{"criteria": "not a cpe", "vulnerable": False}]
+    stats = import_path(str(_write(tmp_path / "nvd.json", [record])))
+    assert "CVE-2020-12040: CPE match 'cpe:/o:baxter:old_style' is not a CPE 2.3 name" in (
+        stats.notes
+    )
+    assert "'not a cpe'" in stats.notes
+    data = json.loads(NvdConfigurations.objects.get().data)
+    # The hardware node lost its only entry and is gone; the firmware node keeps its two.
+    assert [len(node["cpeMatch"]) for node in data[0]["nodes"]] == [2]
+    assert data[0]["nodes"][0].get("operator", "OR") == "OR"  # "or" written as NVD does
+    assert CpeKey.objects.count() == 1

@@ -14,13 +14,14 @@ from medshield.vulns.importers import import_path
 from medshield.vulns.models import (
     Advisory,
     AdvisoryProduct,
-    CpeMatch,
+    CpeKey,
     FeedImport,
+    NvdConfigurations,
     ProductStatus,
     Vulnerability,
 )
 from tests.conftest import CORPUS
-from tests.vulns.conftest import snapshot, write_epss
+from tests.vulns.conftest import nvd_entries, snapshot, write_epss
 
 pytestmark = pytest.mark.django_db
 
@@ -69,9 +70,12 @@ def test_it_updates_an_nvd_record_that_nvd_modified_later(tmp_path: Path) -> Non
     source = json.loads((CORPUS / "nvd/cve-records/CVE-2020-12040.json").read_text())
     import_path(str(CORPUS / "nvd/cve-records/CVE-2020-12040.json"))
     vuln = Vulnerability.objects.get(vuln_id="CVE-2020-12040")
-    assert vuln.cpe_matches.count() == 3
-    assert vuln.cpe_matches.filter(vulnerable=False, part="h").count() == 1
-    assert vuln.cpe_matches.filter(config_and=True).count() == 3
+    entries = nvd_entries(vuln)
+    assert len(entries) == 3
+    assert [(e["vulnerable"], e["part"]) for e in entries].count((False, "h")) == 1
+    assert all(e["config_and"] for e in entries)
+    keys_before = set(CpeKey.objects.filter(vulnerability=vuln).values_list("pk", "key"))
+    assert len(keys_before) == 1  # one vulnerable vendor/product (the firmware)
 
     newer = dict(
         source,
@@ -87,9 +91,20 @@ def test_it_updates_an_nvd_record_that_nvd_modified_later(tmp_path: Path) -> Non
     assert (record.created, record.updated, record.unchanged) == (0, 1, 0)
     vuln.refresh_from_db()
     assert vuln.description == "Updated description."
-    assert vuln.cpe_matches.count() == 2
-    match = vuln.cpe_matches.get(vulnerable=True)
-    assert (match.start, match.start_incl, match.end, match.end_incl) == ("6.0", True, "6.05", True)
+    entries = nvd_entries(vuln)
+    assert len(entries) == 2
+    (match,) = [e for e in entries if e["vulnerable"]]
+    assert (match["start"], match["start_incl"], match["end"], match["end_incl"]) == (
+        "6.0",
+        True,
+        "6.05",
+        True,
+    )
+    # The configurations were replaced as a whole, with new key rows (the re-match mark).
+    assert NvdConfigurations.objects.filter(vulnerability=vuln).count() == 1
+    keys_after = set(CpeKey.objects.filter(vulnerability=vuln).values_list("pk", "key"))
+    assert {key for _pk, key in keys_after} == {key for _pk, key in keys_before}
+    assert min(pk for pk, _key in keys_after) > max(pk for pk, _key in keys_before)
 
     # The original, older record does not undo the update.
     older = import_path(str(CORPUS / "nvd/cve-records/CVE-2020-12040.json"))
@@ -182,9 +197,9 @@ def test_it_merges_sources_on_one_vulnerability(epss_file: Path) -> None:
     assert vuln.score_source == "nvd"
     assert vuln.nvd_modified is not None
     assert vuln.epss_score == pytest.approx(0.0019)
-    assert vuln.cpe_matches.filter(vendor="offis", product="dcmtk").exists()
+    assert any(e["vendor"] == "offis" and e["product"] == "dcmtk" for e in nvd_entries(vuln))
     statuses = ProductStatus.objects.filter(entry__vulnerability=vuln)
     assert statuses.filter(status="known_affected").exists()
     # CSAF again changes nothing now that NVD owns the scores.
     assert import_path(str(CORPUS / "csaf/cisa-icsma/icsma-22-174-01.json")).unchanged == 1
-    assert CpeMatch.objects.filter(vulnerability=vuln).count() >= 1
+    assert len(nvd_entries(vuln)) >= 1

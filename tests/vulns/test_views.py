@@ -90,3 +90,16 @@ def test_an_unknown_vulnerability_is_404(engineer_client) -> None:  # type: igno
         engineer_client.get(reverse("vulnerability-detail", args=["CVE-1999-0001"])).status_code
         == 404
     )
+
+
+def test_vulnerability_page_shows_the_nvd_configurations(engineer_client) -> None:  # type: ignore[no-untyped-def]
+    """Firmware in a range, running on the named hardware: AND of two nodes, bounds shown."""
+    import_path(str(CORPUS / "nvd/cve-records/CVE-2020-12040.json"))
+    engineer_client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+    html = engineer_client.get(
+        reverse("vulnerability-detail", args=["CVE-2020-12040"])
+    ).content.decode()
+    assert "all nodes (AND)" in html
+    assert "cpe:2.3:o:baxter:sigma_spectrum_infusion_system_firmware:*" in html
+    assert "≥ 6.0" in html and "≤ 6.05" in html
+    assert html.count(">platform</span>") == 1  # the hardware, not vulnerable itself

@@ -4,8 +4,15 @@ Records are streamed (:mod:`~medshield.vulns.importers.nvd_read` decodes pieces 
 msgspec, keeping only the stored fields) and written in batches with plain DB-API
 ``executemany``, so a yearly feed of hundreds of megabytes is read in bounded memory. A record
 is updated only when its ``lastModified`` is later than the one stored; an older or equal one
-is left alone, which makes a re-import write nothing. Its ``configurations`` are flattened into
-:class:`~medshield.vulns.models.CpeMatch` rows (replaced as a whole when the record changes).
+is left alone, which makes a re-import write nothing. Its ``configurations`` are stored as one
+compact JSON value (:class:`~medshield.vulns.models.NvdConfigurations`) with the distinct
+vendor/product names of its vulnerable entries as integer keys
+(:class:`~medshield.vulns.models.CpeKey`), both replaced as a whole when the record changes.
+
+Why not a row per ``cpeMatch`` entry, as before: a full NVD is 1.6 million entries, and writing
+them as 17-column rows under two indexes was most of the import (and of cve-bin-tool's, which
+does the same). Per record one JSON value and one or two integer keys are about a fifth of the
+bytes and a third of the index entries; the matcher reads whole configurations anyway.
 
 On SQLite a large file is parsed in a forked process while this one writes: the machine's
 second core does the decoding, and only ready-made values cross the pipe (as MessagePack). The
@@ -19,6 +26,7 @@ from __future__ import annotations
 import contextlib
 import datetime
 import gc
+import itertools
 import json
 import multiprocessing
 import os
@@ -34,6 +42,7 @@ from django.db import connection
 from django.utils import translation
 from django.utils.translation import gettext as _
 
+from medshield.matching.names import normal_hash, normalize_name
 from medshield.vulns.importers import nvd_read
 from medshield.vulns.importers.base import (
     CVE_RE,
@@ -49,36 +58,26 @@ from medshield.vulns.importers.base import (
     text,
 )
 from medshield.vulns.importers.nvd_read import Configuration, Cve, Metric, Metrics
-from medshield.vulns.models import CpeMatch, Vulnerability
+from medshield.vulns.models import CpeKey, NvdConfigurations, Vulnerability
 
 #: records per write
 _BATCH = 2000
-#: rows per INSERT statement (at most 17 parameters each: far below every backend's limit)
+#: rows per INSERT statement (at most 19 parameters each: far below every backend's limit)
 _ROWS_PER_INSERT = 50
+#: key rows per INSERT statement (two parameters each)
+_KEYS_PER_INSERT = 250
 #: files from this size on (bytes on disk) are parsed in a second process, when that is safe
 WORKER_MIN_BYTES = 8 << 20
 #: notes (left-out CPE names) kept per file
 _MAX_NOTES = 100
 
 _CPE_SPLIT = re.compile(r"(?<!\\):")
-_MATCH_FIELDS = (
-    "config",
-    "config_and",
-    "config_negate",
-    "node",
-    "node_and",
-    "node_negate",
-    "vulnerable",
-    "criteria",
-    "part",
-    "vendor",
-    "product",
-    "version",
-    "start",
-    "start_incl",
-    "end",
-    "end_incl",
-)
+_ENCODE = msgspec.json.Encoder().encode
+#: (CPE vendor, product) -> CpeKey key, kept for the life of the process: NVD names about
+#: 100,000 pairs, the same ones year after year, and normalising a name is the costly part. A
+#: forked parser sends back the pairs it added, so the next file's parser starts with them.
+_NAME_KEYS: dict[tuple[str, str], int] = {}
+_MAX_NAME_KEYS = 400_000
 #: the Vulnerability fields NVD owns, in the order :func:`_values` gives them
 _NVD_FIELDS = (
     "description",
@@ -101,8 +100,8 @@ _ROW_FIELDS = (*_NVD_FIELDS, *_SCORE_FIELDS, "score_source")
 _NO_SCORES = (None, "", "", None, "", "", "")
 
 #: one parsed record: (CVE id, NVD lastModified, the values of _ROW_FIELDS in the backend's
-#: form, CpeMatch rows as lists whose first item is left for the vulnerability's id)
-Parsed = tuple[str, datetime.datetime, tuple[Any, ...], list[list[Any]]]
+#: form, its NvdConfigurations.data or None, its CpeKey keys)
+Parsed = tuple[str, datetime.datetime, tuple[Any, ...], str | None, list[int]]
 
 
 # --- from a Cve struct to values ----------------------------------------------------------------
@@ -133,12 +132,16 @@ def _score(data: Any, limit: int, compute: Any) -> tuple[Decimal, str, str] | No
     return score, vector, severity[:8]
 
 
-def _scores(metrics: Metrics | None) -> tuple[Any, ...]:
+def _score_key(data: Any) -> Any:
+    if data is None:
+        return None
+    score, severity = data.baseScore, data.baseSeverity
+    # The types too: True == 1 as a key, but True is no score.
+    return data.vectorString, score, severity, type(score), type(severity)
+
+
+def _scores(v3: Any, v4: Any) -> tuple[Any, ...]:
     """The six score fields and the score source ("nvd", or "" when NVD gives no score)."""
-    if metrics is None:
-        return _NO_SCORES
-    v3 = _metric(metrics.cvssMetricV31) or _metric(metrics.cvssMetricV30)
-    v4 = _metric(metrics.cvssMetricV40)
     three = _score(v3, 100, cvss3_from_vector) if v3 is not None else None
     four = _score(v4, 200, cvss4_from_vector) if v4 is not None else None
     if three is None and four is None:
@@ -181,16 +184,8 @@ def _values(cve: Cve, modified: Any, prep: _Prepare) -> tuple[Any, ...]:
         if entry.lang == "en":
             description = entry.value if type(entry.value) is str else ""
             break
-    scores = _scores(cve.metrics)
-    if scores[-1]:
-        score = prep.score
-        scores = (
-            score(scores[0]) if scores[0] is not None else None,
-            scores[1],
-            scores[2],
-            score(scores[3]) if scores[3] is not None else None,
-            *scores[4:],
-        )
+    metrics = cve.metrics
+    scores = _NO_SCORES if metrics is None else prep.scores(metrics)
     return (
         description,
         prep.time(cve.published, aware=False)[1],
@@ -222,8 +217,40 @@ class _Prepare:
         )
         identity = _identity
         self.score = identity if raw else _cached_prep(meta.get_field("cvss3_score"))
+        self.known_scores: dict[Any, tuple[Any, ...]] = {}
         self.json = identity if raw else _cached_prep(meta.get_field("cwes"))
         self.datetime = identity if raw else _cached_prep(meta.get_field("modified"))
+
+    def scores(self, metrics: Metrics) -> tuple[Any, ...]:
+        """The score fields of the record (:func:`_scores`) in this form.
+
+        Remembered by what they are computed from: NVD uses a few thousand distinct vectors.
+        """
+        v3 = _metric(metrics.cvssMetricV31) or _metric(metrics.cvssMetricV30)
+        v4 = _metric(metrics.cvssMetricV40)
+        key = (_score_key(v3), _score_key(v4))
+        try:
+            return self.known_scores[key]
+        except KeyError:
+            pass
+        except TypeError:  # not hashable: not what NVD writes, but not refused here either
+            return self._prepared(_scores(v3, v4))
+        if len(self.known_scores) > 10_000:
+            self.known_scores.clear()
+        found = self.known_scores[key] = self._prepared(_scores(v3, v4))
+        return found
+
+    def _prepared(self, scores: tuple[Any, ...]) -> tuple[Any, ...]:
+        if not scores[-1]:
+            return scores
+        score = self.score
+        return (
+            score(scores[0]) if scores[0] is not None else None,
+            scores[1],
+            scores[2],
+            score(scores[3]) if scores[3] is not None else None,
+            *scores[4:],
+        )
 
     def time(self, value: Any, aware: bool = True) -> tuple[datetime.datetime | None, Any]:
         """(datetime, backend form) of an NVD time; (None, None) when it is not one.
@@ -245,66 +272,83 @@ def _identity(value: Any) -> Any:
     return value
 
 
-def _matches(
-    index: int,
-    cve_id: str,
-    configurations: list[Configuration],
-    batch: Batch,
-    true: Any,
-    false: Any,
-) -> None:
-    """The configurations of a record as CpeMatch rows, added flat to ``batch.matches``.
+def _applicability(
+    cve_id: str, configurations: list[Configuration], notes: list[str], hashes: dict[Any, int]
+) -> tuple[str | None, set[int]]:
+    """A record's configurations as NvdConfigurations.data, and its CpeKey keys.
 
-    Each row is the record's ``index`` then the values in _MATCH_FIELDS order. Runs for every
-    range of every record (four per record in NVD), so it is kept lean: a plain split of the
-    CPE name unless it holds an escape, and the booleans as the backend binds them fastest
-    (``true``/``false``: 1/0 on SQLite, where bool parameters go through an adapter).
+    The configurations are stored re-encoded as msgspec decoded them (NVD's JSON less the fields
+    the matcher does not read), which costs no Python work per entry. What is done per entry
+    (four per record in NVD) is kept lean: the CPE name checked and split, plainly unless it
+    holds an escape, and the key of a vendor/product pair computed once (``hashes`` lives as
+    long as the process, see :data:`_NAME_KEYS`). A record with an entry that is not a CPE 2.3
+    name, an empty node or an operator NVD does not write is cleaned first (:func:`_cleaned`).
     """
-    rows = batch.matches
-    notes = batch.notes
-    for c, config in enumerate(configurations):
-        config_and = true if str(config.operator or "OR").upper() == "AND" else false
-        config_negate = true if config.negate else false
-        config_no = min(c, 32767)
-        for n, node in enumerate(config.nodes):
-            node_and = true if str(node.operator or "OR").upper() == "AND" else false
-            node_negate = true if node.negate else false
-            node_no = min(n, 32767)
+    keys: set[int] = set()
+    clean = True
+    for config in configurations:
+        if not config.nodes or config.operator not in _OPERATORS:
+            clean = False
+        for node in config.nodes:
+            if not node.cpeMatch or node.operator not in _OPERATORS:
+                clean = False
             for match in node.cpeMatch:
                 criteria = match.criteria
-                if type(criteria) is str:
-                    parts = (
-                        criteria.split(":") if "\\" not in criteria else _CPE_SPLIT.split(criteria)
-                    )
-                else:
-                    parts = []
-                if len(parts) < 6 or parts[0] != "cpe" or parts[1] != "2.3" or len(criteria) > 400:
+                if not criteria.startswith("cpe:2.3:") or len(criteria) > 400:
+                    clean = False
+                    continue
+                parts = (
+                    criteria.split(":", 5)
+                    if "\\" not in criteria
+                    else _CPE_SPLIT.split(criteria, 5)
+                )
+                if len(parts) < 6:
+                    clean = False
+                elif match.vulnerable:
+                    pair = (parts[3], parts[4])
+                    key = hashes.get(pair)
+                    if key is None:
+                        key = hashes[pair] = normal_hash(
+                            normalize_name(parts[3]), normalize_name(parts[4])
+                        )
+                    keys.add(key)
+    if not clean:
+        configurations = _cleaned(cve_id, configurations, notes)
+    return (_ENCODE(configurations).decode() if configurations else None), keys
+
+
+_OPERATORS = ("OR", "AND")
+
+
+def _cleaned(
+    cve_id: str, configurations: list[Configuration], notes: list[str]
+) -> list[Configuration]:
+    """The configurations without the entries that are not CPE 2.3 names (noted), the nodes
+    and configurations left empty (the matcher has nothing to test in them), and with the
+    operator AND or OR."""
+    replace = msgspec.structs.replace
+    configs = []
+    for config in configurations:
+        nodes = []
+        for node in config.nodes:
+            matches = []
+            for match in node.cpeMatch:
+                criteria = match.criteria
+                parts = _CPE_SPLIT.split(criteria, 5) if criteria.startswith("cpe:2.3:") else ()
+                if len(parts) < 6 or len(criteria) > 400:
                     if len(notes) < _MAX_NOTES:
                         notes.append(_left_out(cve_id, criteria))
                     continue
-                start_incl = match.versionStartIncluding
-                start = start_incl or match.versionStartExcluding
-                end_incl = match.versionEndIncluding
-                end = end_incl or match.versionEndExcluding
-                rows += (
-                    index,
-                    config_no,
-                    config_and,
-                    config_negate,
-                    node_no,
-                    node_and,
-                    node_negate,
-                    true if match.vulnerable else false,
-                    criteria,
-                    parts[2][:1],
-                    parts[3][:150],
-                    parts[4][:200],
-                    parts[5][:100],
-                    text(start, 100) if start else "",
-                    false if start_incl is None else true,
-                    text(end, 100) if end else "",
-                    false if end_incl is None else true,
-                )
+                matches.append(match)
+            if matches:
+                nodes.append(replace(node, cpeMatch=matches, operator=_operator(node.operator)))
+        if nodes:
+            configs.append(replace(config, nodes=nodes, operator=_operator(config.operator)))
+    return configs
+
+
+def _operator(value: str) -> str:
+    return "AND" if value.strip().upper() == "AND" else "OR"
 
 
 def _left_out(cve_id: str, criteria: Any) -> str:
@@ -314,14 +358,13 @@ def _left_out(cve_id: str, criteria: Any) -> str:
 
 
 def _said(cve: Cve, stats: ImportStats) -> dict[str, Any]:
-    """What the file says of a record, as model field values (and ``_matches``): for tests."""
+    """What the file says of a record, as model field values, ``_configurations`` (the
+    NvdConfigurations.data, or None) and ``_keys`` (the CpeKey keys, sorted): for tests."""
     modified = parse_datetime(cve.lastModified)
     said = dict(zip(_ROW_FIELDS, _values(cve, modified, _Prepare(raw=True)), strict=True))
-    batch = _new_batch()
-    _matches(0, cve.id, cve.configurations, batch, True, False)
-    stats.notes += batch.notes
-    flat = batch.matches
-    said["_matches"] = [flat[i : i + _MATCH_WIDTH] for i in range(0, len(flat), _MATCH_WIDTH)]
+    data, keys = _applicability(cve.id, cve.configurations, stats.notes, {})
+    said["_configurations"] = data
+    said["_keys"] = sorted(keys)
     return said
 
 
@@ -341,10 +384,11 @@ class Batch(NamedTuple):
     modified: list[datetime.datetime]
     #: per record: its index in the batch, its id, then the values of _ROW_FIELDS
     vulns: list[Any]
-    #: per CpeMatch row: the index of its record in the batch, then the _MATCH_FIELDS values
-    matches: list[Any]
-    #: CpeMatch rows per record
-    counts: list[int]
+    #: per record with configurations: its index in the batch, then NvdConfigurations.data
+    configs: list[Any]
+    #: per CpeKey row: the index of its record in the batch, then the key (ordered by key); while
+    #: the batch is filled, (key, index) pairs
+    keys: list[Any]
     notes: list[str]
     #: records skipped, with why
     skipped: list[tuple[str, str]]
@@ -353,13 +397,14 @@ class Batch(NamedTuple):
 
 
 _VULN_WIDTH = 2 + len(_ROW_FIELDS)
-_MATCH_WIDTH = 1 + len(_MATCH_FIELDS)
 
 
 def _parse(feed: FeedFile, wrapped: bool) -> Iterator[Batch]:
     """The file's records as ready values, by batches of :data:`_BATCH`."""
     prep = _Prepare()
-    true, false = (1, 0) if connection.vendor == "sqlite" else (True, False)
+    if len(_NAME_KEYS) > _MAX_NAME_KEYS:
+        _NAME_KEYS.clear()
+    hashes = _NAME_KEYS
     match_id = CVE_RE.match
     batch = _new_batch()
     position = 0
@@ -389,17 +434,34 @@ def _parse(feed: FeedFile, wrapped: bool) -> Iterator[Batch]:
                 batch.vulns.append(index)
                 batch.vulns.append(cve_id)
                 batch.vulns.extend(_values(cve, stored_form, prep))
-                before = len(batch.matches)
-                _matches(index, cve_id, cve.configurations, batch, true, false)
-                batch.counts.append((len(batch.matches) - before) // _MATCH_WIDTH)
+                if cve.configurations:
+                    data, keys = _applicability(cve_id, cve.configurations, batch.notes, hashes)
+                    if data is not None:
+                        batch.configs.append(index)
+                        batch.configs.append(data)
+                    for key in keys:
+                        batch.keys.append((key, index))
                 if index + 1 >= _BATCH:
-                    yield batch._replace(position=feed.position())
+                    yield _ready(batch, feed)
                     batch = _new_batch()
     except nvd_read.Malformed as exc:
         raise FeedRejected(
             _("the JSON is malformed or truncated ({error})").format(error=str(exc)[:200])
         ) from None
-    yield batch._replace(position=feed.position())
+    yield _ready(batch, feed)
+
+
+def _ready(batch: Batch, feed: FeedFile) -> Batch:
+    """The batch to hand over, its key rows sorted by key and flat.
+
+    Keys are hashes: inserted in random order, each one lands on another page of the index,
+    which took a third more time than inserting each batch's keys in order.
+    """
+    batch.keys.sort()
+    return batch._replace(
+        keys=[value for key, index in batch.keys for value in (index, key)],
+        position=feed.position(),
+    )
 
 
 def _new_batch() -> Batch:
@@ -427,10 +489,16 @@ def _worker(feed: FeedFile, wrapped: bool, send: Any, language: str) -> None:
     gc.disable()  # short-lived, and its data has no cycles
     translation.activate(language)
     encode = msgspec.msgpack.Encoder().encode
+    known = len(_NAME_KEYS)
     try:
         for batch in _parse(feed, wrapped):
             send.send_bytes(encode(("batch", batch)))
-        send.send_bytes(encode(("done", None)))
+        added: list[Any] = []
+        for (vendor, product), key in itertools.islice(
+            _NAME_KEYS.items(), known if len(_NAME_KEYS) >= known else 0, None
+        ):
+            added += (vendor, product, key)
+        send.send_bytes(encode(("done", added)))
     except FeedRejected as exc:
         send.send_bytes(encode(("refused", str(exc))))
     except (BrokenPipeError, ConnectionResetError):
@@ -462,6 +530,10 @@ def _parsed_in_worker(feed: FeedFile, wrapped: bool) -> Iterator[Batch]:
             if kind == "batch":
                 yield Batch(*payload)
             elif kind == "done":
+                if len(_NAME_KEYS) + len(payload) // 3 > _MAX_NAME_KEYS:
+                    _NAME_KEYS.clear()
+                for at in range(0, len(payload), 3):
+                    _NAME_KEYS[payload[at], payload[at + 1]] = payload[at + 2]
                 return
             elif kind == "refused":
                 raise FeedRejected(payload)
@@ -624,10 +696,17 @@ class _FlatInsert:
     (or its vulnerability's id) is ``?1 + index`` computed by SQLite rather than in Python.
     """
 
-    def __init__(self, head: str, width: int, literals: list[str] | None = None) -> None:
+    def __init__(
+        self,
+        head: str,
+        width: int,
+        literals: list[str] | None = None,
+        rows: int = _ROWS_PER_INSERT,
+    ) -> None:
         self.head = head
         self.width = width
         self.literals = literals or []
+        self.rows = rows
         self.statements: dict[int, str] = {}
 
     def _sql(self, rows: int) -> str:
@@ -643,9 +722,9 @@ class _FlatInsert:
         return sql
 
     def run(self, cursor: Any, base: int, flat: list[Any]) -> None:
-        step = self.width * _ROWS_PER_INSERT
+        step = self.width * self.rows
         whole = len(flat) - len(flat) % step
-        group = self._sql(_ROWS_PER_INSERT)
+        group = self._sql(self.rows)
         for start in range(0, whole, step):
             cursor.execute(group, [base, *flat[start : start + step]])
         if whole < len(flat):
@@ -654,19 +733,21 @@ class _FlatInsert:
 
 def _records(batch: Batch) -> list[Parsed]:
     """The batch as one tuple per record (for the general path of the writer)."""
-    records: list[Parsed] = []
-    vulns, matches = batch.vulns, batch.matches
-    at = 0
-    for i, cve_id in enumerate(batch.ids):
-        values = tuple(vulns[i * _VULN_WIDTH + 2 : (i + 1) * _VULN_WIDTH])
-        count = batch.counts[i]
-        rows = [
-            [None, *matches[j * _MATCH_WIDTH + 1 : (j + 1) * _MATCH_WIDTH]]
-            for j in range(at, at + count)
-        ]
-        at += count
-        records.append((cve_id, batch.modified[i], values, rows))
-    return records
+    vulns = batch.vulns
+    configs = dict(zip(batch.configs[::2], batch.configs[1::2], strict=True))
+    keys: dict[int, list[int]] = {}
+    for index, key in zip(batch.keys[::2], batch.keys[1::2], strict=True):
+        keys.setdefault(index, []).append(key)
+    return [
+        (
+            cve_id,
+            batch.modified[i],
+            tuple(vulns[i * _VULN_WIDTH + 2 : (i + 1) * _VULN_WIDTH]),
+            configs.get(i),
+            keys.get(i, []),
+        )
+        for i, cve_id in enumerate(batch.ids)
+    ]
 
 
 class _Writer:
@@ -688,23 +769,27 @@ class _Writer:
         columns += [quote(f.column) for f in others]
         values = ["%s"] * len(given) + [_default_literal(f) for f in others]
         self.insert_vulns = _Insert(f"INSERT INTO {vulns} ({', '.join(columns)})", values)
-        match_columns = [quote(CpeMatch._meta.get_field("vulnerability").column)] + [
-            quote(CpeMatch._meta.get_field(n).column) for n in _MATCH_FIELDS
-        ]
-        self.insert_matches = _Insert(
-            f"INSERT INTO {quote(CpeMatch._meta.db_table)} ({', '.join(match_columns)})",
-            ["%s"] * len(match_columns),
+        configs, keys = NvdConfigurations._meta, CpeKey._meta
+        self.configs = quote(configs.db_table)
+        self.keys = quote(keys.db_table)
+        insert_configs = (
+            f"INSERT INTO {self.configs} ({quote(configs.get_field('vulnerability').column)}, "
+            f"{quote(configs.get_field('data').column)})"
         )
+        insert_keys = (
+            f"INSERT INTO {self.keys} ({quote(keys.get_field('vulnerability').column)}, "
+            f"{quote(keys.get_field('key').column)})"
+        )
+        self.insert_configs = _Insert(insert_configs, ["%s", "%s"])
+        self.insert_keys = _Insert(insert_keys, ["%s", "%s"])
         if self.sqlite:
             self.flat_vulns = _FlatInsert(
                 f"INSERT INTO {vulns} ({', '.join(columns)})",
                 _VULN_WIDTH,
                 [_default_literal(f) for f in others],
             )
-            self.flat_matches = _FlatInsert(
-                f"INSERT INTO {quote(CpeMatch._meta.db_table)} ({', '.join(match_columns)})",
-                _MATCH_WIDTH,
-            )
+            self.flat_configs = _FlatInsert(insert_configs, 2, rows=_KEYS_PER_INSERT)
+            self.flat_keys = _FlatInsert(insert_keys, 2, rows=_KEYS_PER_INSERT)
         nvd_set = ", ".join(f"{quote(n)} = %s" for n in _NVD_FIELDS)
         scored = ", ".join(f"{quote(n)} = %s" for n in (*_SCORE_FIELDS, "score_source"))
         source = quote("score_source")
@@ -736,6 +821,16 @@ class _Writer:
         """
         if not ids:
             return {}
+        if self.sqlite:
+            # A yearly feed's ids are one range no stored id falls in, the first time: one
+            # probe of the index rather than thousands. SQLite compares text byte by byte, as
+            # min() and max() do (PostgreSQL's collation may not).
+            cursor.execute(
+                f"SELECT 1 FROM {self.vulns} WHERE vuln_id BETWEEN %s AND %s LIMIT 1",  # noqa: S608
+                [min(ids), max(ids)],
+            )
+            if cursor.fetchone() is None:
+                return {}
         cursor.execute(
             f"SELECT vuln_id, id, nvd_modified FROM {self.vulns} "  # noqa: S608
             f"WHERE vuln_id IN ({', '.join(['%s'] * len(ids))})",
@@ -763,7 +858,8 @@ class _Writer:
                 first = self._take_ids(cursor, len(batch.ids))
                 raw = connection.connection.cursor()
                 self.flat_vulns.run(raw, first, batch.vulns)
-                self.flat_matches.run(raw, first, batch.matches)
+                self.flat_configs.run(raw, first, batch.configs)
+                self.flat_keys.run(raw, first, batch.keys)
                 stats.created += len(batch.ids)
                 return
             self._write_records(cursor, _records(batch), stored, stats)
@@ -803,27 +899,32 @@ class _Writer:
             pks.update(self._insert(cursor, fresh))
         stats.created += len(fresh)
         stats.updated += len(older)
-        matches = []
+        configs: list[tuple[int, str]] = []
+        keys: list[tuple[int, int]] = []
         for record in (*fresh, *(record for _pk, record in older)):
             pk = pks[record[0]]
-            for match in record[3]:
-                match[0] = pk
-                matches.append(match)
-        self.insert_matches.run(cursor, matches)
+            if record[3] is not None:
+                configs.append((pk, record[3]))
+            keys += [(pk, key) for key in record[4]]
+        self.insert_configs.run(cursor, configs)
+        self.insert_keys.run(cursor, keys)
 
     def _update(self, cursor: Any, older: list[tuple[int, Parsed]]) -> None:
         """New versions of stored records: NVD's fields rewritten, their ranges replaced."""
         scored, unscored = [], []
         width = len(_NVD_FIELDS)
-        for pk, (_id, _modified, values, _matches) in older:
+        for pk, (_id, _modified, values, _data, _keys) in older:
             if values[-1] == "nvd":
                 scored.append((*values, pk))
             else:
                 unscored.append((*values[:width], pk))
         cursor.executemany(self.update_scored, scored)
         cursor.executemany(self.update_unscored, unscored)
-        # NVD re-issues the ranges whole on every change.
-        CpeMatch.objects.filter(vulnerability_id__in=[pk for pk, _record in older]).delete()
+        # NVD re-issues the configurations whole on every change.
+        pks = [pk for pk, _record in older]
+        marks = ", ".join(["%s"] * len(pks))
+        cursor.execute(f"DELETE FROM {self.configs} WHERE vulnerability_id IN ({marks})", pks)  # noqa: S608
+        cursor.execute(f"DELETE FROM {self.keys} WHERE vulnerability_id IN ({marks})", pks)  # noqa: S608
 
     def _insert(self, cursor: Any, fresh: list[Parsed]) -> dict[str, int]:
         if not self.sqlite:

@@ -71,24 +71,32 @@ class Weakness(msgspec.Struct, **_STRUCT):
     description: list[Description] = []
 
 
-class Match(msgspec.Struct, **_STRUCT):
-    criteria: Any = None
-    vulnerable: Any = True
-    versionStartIncluding: Any = None
-    versionStartExcluding: Any = None
-    versionEndIncluding: Any = None
-    versionEndExcluding: Any = None
+# The configurations are typed exactly (a wrong type refuses the file, naming the field) and
+# leave out default values when encoded (false/true flags; not a decoded "OR", as msgspec
+# compares by identity): the importer stores them re-encoded as they were decoded, which is
+# NVD's own JSON without the fields the matcher does not read
+# (see medshield.vulns.models.NvdConfigurations).
+_CONFIG_STRUCT = {"gc": False, "omit_defaults": True}
 
 
-class Node(msgspec.Struct, **_STRUCT):
-    operator: Any = None
-    negate: Any = None
+class Match(msgspec.Struct, **_CONFIG_STRUCT):
+    criteria: str = ""
+    vulnerable: bool = True
+    versionStartIncluding: str | None = None
+    versionStartExcluding: str | None = None
+    versionEndIncluding: str | None = None
+    versionEndExcluding: str | None = None
+
+
+class Node(msgspec.Struct, **_CONFIG_STRUCT):
+    operator: str = "OR"
+    negate: bool = False
     cpeMatch: list[Match] = []
 
 
-class Configuration(msgspec.Struct, **_STRUCT):
-    operator: Any = None
-    negate: Any = None
+class Configuration(msgspec.Struct, **_CONFIG_STRUCT):
+    operator: str = "OR"
+    negate: bool = False
     nodes: list[Node] = []
 
 
