@@ -5,6 +5,7 @@ The variables, their meaning and defaults are listed in the README ("Configurati
 
 from __future__ import annotations
 
+import importlib.util
 import os
 from datetime import timedelta
 from pathlib import Path
@@ -242,6 +243,13 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": envstr("MEDSHIELD_LOG_LEVEL", "WARNING")},
 }
 
-# API (medshield/api): django-ninja serves its Swagger UI from its own static files rather than
-# a CDN, so the docs page works on a hospital network without internet access.
-INSTALLED_APPS += ["ninja"]
+# API (medshield/api): the Swagger UI comes from django-ninja's own templates and static files
+# rather than a CDN, so the docs page works on a hospital network without internet access. They
+# are found without making ninja an installed app, which would import it (and pydantic's schema
+# machinery) in every process at start-up, every `medshield` command included: a fifth of a
+# second each (medshield.api.main.LocalSwagger renders them).
+_NINJA_SPEC = importlib.util.find_spec("ninja")
+if _NINJA_SPEC is not None and _NINJA_SPEC.submodule_search_locations:
+    _NINJA_DIR = Path(next(iter(_NINJA_SPEC.submodule_search_locations)))
+    TEMPLATES[0]["DIRS"] = [_NINJA_DIR / "templates"]  # type: ignore[index]
+    STATICFILES_DIRS.append(_NINJA_DIR / "static")  # type: ignore[arg-type]

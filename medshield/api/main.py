@@ -6,14 +6,17 @@ Authentication is an API token (``Authorization: Bearer ms_...``, made at /api/t
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
 from django.contrib.auth.views import redirect_to_login
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import render
 from django.utils.translation import gettext as _
 from ninja import NinjaAPI
+from ninja.openapi.docs import Swagger, _csrf_needed
 
 from medshield import __version__
 from medshield.api import errors, readonly, register
@@ -52,8 +55,23 @@ def _login_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResp
     return wrapper
 
 
+class LocalSwagger(Swagger):
+    """ninja's Swagger page from its own templates and static files, never its CDN variant
+    (ninja picks that one when "ninja" is not an installed app; see the settings)."""
+
+    def render_page(self, request: HttpRequest, api: Any, **kwargs: Any) -> HttpResponse:
+        self.settings["url"] = self.get_openapi_url(api, kwargs)
+        context = {
+            "swagger_settings": json.dumps(self.settings, indent=1),
+            "api": api,
+            "add_csrf": _csrf_needed(api),
+        }
+        return render(request, self.template, context)
+
+
 api = NinjaAPI(
     title="medshield API",
+    docs=LocalSwagger(),
     version=__version__,
     description=DESCRIPTION,
     urls_namespace="api",
