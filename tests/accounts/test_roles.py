@@ -157,3 +157,21 @@ def test_the_session_is_written_at_most_once_a_minute(
     time.sleep(1.1)
     engineer_client.get(reverse("asset-list"))
     assert Session.objects.get(session_key=key).expire_date > saved
+
+
+def test_a_role_or_manufacturer_change_counts_from_the_next_request(
+    db: None, django_user_model: Any, hospital: Any
+) -> None:  # what medshield.accounts.access keeps is kept for one request only
+    user = django_user_model.objects.create_user("changing")
+    roles.apply_roles(user, [Role.VIEWER], None)
+    client = Client()
+    client.force_login(user)
+    edit = reverse("asset-edit", args=[hospital.pump.asset_tag])
+    assert client.get(edit).status_code == 403
+    roles.apply_roles(user, [Role.CLINICAL_ENGINEER], None)
+    assert client.get(edit).status_code == 200
+    listing = reverse("asset-list")
+    assert hospital.switch.asset_tag in client.get(listing).content.decode()
+    roles.apply_roles(user, [Role.MANUFACTURER], "テルモ")  # the pump's maker only
+    body = client.get(listing).content.decode()
+    assert hospital.pump.asset_tag in body and hospital.switch.asset_tag not in body
