@@ -20,9 +20,14 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
-from univers.version_range import RANGE_CLASS_BY_SCHEMES, AllVersionRange, VersionRange
-from univers.versions import InvalidVersion
+if TYPE_CHECKING:
+    from univers.version_range import VersionRange
+
+# univers is imported where a ``vers:`` range is first read, not here: this module is imported
+# by every medshield process at start-up (the findings models use the name normaliser), and
+# univers with its many schemes costs a twentieth of a second to import.
 
 Tri = bool | None
 """Three-valued truth: True, False, or None for "cannot be decided"."""
@@ -195,6 +200,8 @@ class UniversRange:
     vers: str
 
     def contains(self, version: str) -> tuple[Tri, str]:
+        from univers.versions import InvalidVersion
+
         vrange = _univers_range(self.vers)
         try:
             verdict = vrange.version_class(version) in vrange
@@ -215,6 +222,8 @@ class Unparsed:
 
 @lru_cache(maxsize=4096)
 def _univers_range(vers: str) -> VersionRange:
+    from univers.version_range import VersionRange
+
     return VersionRange.from_string(vers)
 
 
@@ -339,6 +348,8 @@ def parse_range(text: str) -> VersionSpec:
 
 
 def _parse_vers(clean: str) -> Alternative:
+    from univers.version_range import RANGE_CLASS_BY_SCHEMES, AllVersionRange, VersionRange
+
     try:
         vrange = VersionRange.from_string(clean)
     except Exception:  # univers raises many exception types for bad input; all mean "unparsed"
