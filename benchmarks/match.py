@@ -89,15 +89,16 @@ def cbt_scan(cbt_bin: Path, home: Path, sbom: Path, out: Path) -> tuple[Measured
             "--sbom",
             "cyclonedx",
             "--sbom-file",
-            str(sbom),
+            str(sbom.resolve()),
             "--offline",
             "--disable-version-check",
             "-f",
             "json",
             "-o",
-            str(out),
+            str(out.resolve()),
         ],  # fmt: skip
         {**os.environ, "HOME": str(home)},
+        cwd=home,  # it leaves an output.cve-bin-tool.<date>.json in its working folder
     )
     # cve-bin-tool exits with the number of products with CVEs: only a missing report is an error.
     text = run.result.stdout + run.result.stderr

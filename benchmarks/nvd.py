@@ -412,12 +412,13 @@ def _tree_rss_kb(root: int) -> int:
     return total
 
 
-def run_measured(command: list[str], env: dict[str, str]) -> Measured:
-    """Run ``command``; its wall time, sampled peak memory (with children) and CPU time."""
+def run_measured(command: list[str], env: dict[str, str], cwd: Path | None = None) -> Measured:
+    """Run ``command`` (in ``cwd``); its wall time, sampled peak memory (with children) and CPU
+    time."""
     start = time.perf_counter()
     before = os.times()
     process = subprocess.Popen(
-        command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=cwd
     )
     peak = 0
     done = threading.Event()
