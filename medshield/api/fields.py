@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import datetime
 import ipaddress
+import operator
+from collections.abc import Callable
 from typing import Annotated, Any, Literal
 
 from django.db import models
@@ -164,21 +166,32 @@ def output_type(field: models.Field[Any, Any]) -> Any:
 _MISSING = object()
 
 
-def output_value(obj: models.Model, field: models.Field[Any, Any]) -> Any:
-    """``field`` of ``obj`` as the API returns it (an asset by its tag, other relations by id)."""
+def output_getter(field: models.Field[Any, Any]) -> Callable[[models.Model], Any]:
+    """How to read ``field`` of an object as the API returns it (an asset by its tag, other
+    relations by id). Decided once per field, so a list of many rows only calls the getters."""
     if field.is_relation:
-        if is_asset(field):
+        if not is_asset(field):
+            return operator.attrgetter(field.attname)
+        name, annotated = field.name, f"{field.name}_tag"
+
+        def asset_tag(obj: models.Model) -> Any:
             # A queryset may annotate the tag as "<field>_tag" (one column, not a whole asset).
-            tag = obj.__dict__.get(f"{field.name}_tag", _MISSING)
+            tag = obj.__dict__.get(annotated, _MISSING)
             if tag is not _MISSING:
                 return tag
-            related = getattr(obj, field.name)
+            related = getattr(obj, name)
             return related.asset_tag if related is not None else None
-        return getattr(obj, field.attname)
-    value = getattr(obj, field.attname)
-    if field.get_internal_type() == "DecimalField" and value is not None:
-        return float(value)
-    return value
+
+        return asset_tag
+    if field.get_internal_type() == "DecimalField":
+        attname = field.attname
+
+        def number(obj: models.Model) -> Any:
+            value = getattr(obj, attname)
+            return float(value) if value is not None else None
+
+        return number
+    return operator.attrgetter(field.attname)
 
 
 def input_default(field: models.Field[Any, Any]) -> Any:

@@ -21,6 +21,7 @@ from ninja.openapi.docs import Swagger, _csrf_needed
 from medshield import __version__
 from medshield.api import errors, readonly, register
 from medshield.api.auth import AUTH
+from medshield.api.rendering import JsonRenderer
 
 DESCRIPTION = """\
 The register of networked medical devices, their network and what is known about their
@@ -77,6 +78,7 @@ api = NinjaAPI(
     urls_namespace="api",
     auth=AUTH,
     docs_decorator=_login_required,
+    renderer=JsonRenderer(),
 )
 errors.install(api)
 api.add_router("/", register.router())

@@ -4,7 +4,7 @@
 
 from typing import Any
 
-from django.db.models import F, Q, QuerySet
+from django.db.models import F, Prefetch, Q, QuerySet
 from django.db.models.expressions import RawSQL
 from django.utils.translation import gettext as _
 from ninja import Router
@@ -29,6 +29,7 @@ from medshield.network.choices import ConnectionKind
 from medshield.network.models import (
     VLAN,
     Cable,
+    ConnectionHop,
     ExternalConnection,
     Flow,
     Interface,
@@ -161,7 +162,7 @@ def _place_sql() -> str:
 
 
 def _assets(user: Any) -> QuerySet[Asset]:
-    # The host's tag and the place are all a response shows of them (see fields.output_value).
+    # The host's tag and the place are all a response shows of them (see fields.output_getter).
     return visible_assets(user).annotate(
         place_path=RawSQL(_place_sql(), ()),  # noqa: S611 - table names only, no input
         host_tag=F("host__asset_tag"),
@@ -311,8 +312,17 @@ class FlowQuery(ListQuery):
 
 
 def _connections(user: Any) -> QuerySet[ExternalConnection]:
-    # The path and the reached assets of a page of connections in two queries, not two per row.
-    queryset = ExternalConnection.objects.prefetch_related("hops__asset", "reaches")
+    # The path and the reached assets of a page of connections in two queries, not two per row,
+    # each asset read as the tag the response shows.
+    queryset = ExternalConnection.objects.prefetch_related(
+        Prefetch(
+            "hops",
+            ConnectionHop.objects.select_related("asset").only(
+                "connection_id", "position", "asset__asset_tag"
+            ),
+        ),
+        Prefetch("reaches", Asset.objects.only("asset_tag")),
+    )
     if is_confined(user):
         queryset = hanging_off_assets(queryset, user, "through", "reaches")
     return queryset
