@@ -18,8 +18,10 @@ What it does:
   MEDSHIELD_AUTO_MATCH=worker (--auto-match): an edit queues one re-match job instead of
   re-matching inside the request, as a production install with job workers runs. The workers'
   CPU is counted with the app's; a failed job counts as an error;
-* runs the generator in this process (separate from the servers): an open loop that starts an
-  operation every 1/rate seconds whatever the server's latency. Latency is counted from the
+* runs the generator in this process (separate from the servers): an open loop that starts
+  operations at a fixed pace whatever the server's latency, the pace at which they send --rate
+  requests per second (an edit is two requests: 200 requests/s of the API mix, 20% edits, is
+  166.7 operations/s). Latency is counted from the
   moment the operation was due, so time spent waiting for a free generator thread counts too and
   a slow server cannot hide behind a slowed-down client (no coordinated omission);
 * the mix: the asset list with filters, sort and a random page (and a text search), asset
@@ -385,6 +387,17 @@ class Load:
         try:
             status, headers, _ = self.request(port, "GET", path)
             etag = {k.lower(): v for k, v in headers.items()}.get("etag", "")
+            ok = status == 200 and bool(etag)
+            detail = "" if ok else f"{status} GET {path} (ETag {etag!r})"
+        except Exception as exc:  # noqa: BLE001
+            ok, detail = False, f"{type(exc).__name__}: {exc} GET {path}"
+        self.results.add(
+            Sample("api asset edit (GET)", (time.perf_counter() - due) * 1000, ok, detail)
+        )
+        if not ok:
+            return
+        sent = time.perf_counter()
+        try:
             body = json.dumps({"notes": f"load test edit {self.edits} at {time.time():.3f}"})
             status, _, _ = self.request(port, "PATCH", path, body, {"If-Match": etag})
             ok = status == 200
@@ -392,60 +405,72 @@ class Load:
         except Exception as exc:  # noqa: BLE001
             ok, detail = False, f"{type(exc).__name__}: {exc} PATCH {path}"
         self.results.add(
-            Sample("api asset edit (GET+PATCH)", (time.perf_counter() - due) * 1000, ok, detail)
+            Sample("api asset edit (PATCH)", (time.perf_counter() - sent) * 1000, ok, detail)
         )
 
-    def mix(self) -> list[tuple[Callable[[int, float], None], float]]:
+    def mix(self) -> list[tuple[Callable[[int, float], None], float, int]]:
+        """(operation, share of the operations, requests it sends)."""
         if self.kind == "api":
             return [
-                (self.op_api_list, 0.35),
-                (self.op_api_detail, 0.35),
-                (self.page("api subnets", "/api/subnets/?limit=50"), 0.05),
-                (self.page("api connections", "/api/connections/?limit=50"), 0.05),
-                (self.op_api_edit, 0.20),
+                (self.op_api_list, 0.35, 1),
+                (self.op_api_detail, 0.35, 1),
+                (self.page("api subnets", "/api/subnets/?limit=50"), 0.05, 1),
+                (self.page("api connections", "/api/connections/?limit=50"), 0.05, 1),
+                (self.op_api_edit, 0.20, 2),
             ]
         return [
-            (self.op_list, 0.30),
-            (self.op_search, 0.05),
-            (self.op_detail, 0.25),
-            (self.page("places", "/places/"), 0.04),
-            (self.page("subnets", "/subnets/"), 0.03),
-            (self.page("connections", "/connections/"), 0.02),
-            (self.page("discovery", "/discovery/"), 0.05),
-            (self.page("feeds", "/feeds/"), 0.05),
-            (self.page("jobs", "/jobs/"), 0.05),
-            (self.page("network diagram", "/diagrams/network/"), 0.01),
-            (self.op_edit, 0.15),
+            (self.op_list, 0.30, 1),
+            (self.op_search, 0.05, 1),
+            (self.op_detail, 0.25, 1),
+            (self.page("places", "/places/"), 0.04, 1),
+            (self.page("subnets", "/subnets/"), 0.03, 1),
+            (self.page("connections", "/connections/"), 0.02, 1),
+            (self.page("discovery", "/discovery/"), 0.05, 1),
+            (self.page("feeds", "/feeds/"), 0.05, 1),
+            (self.page("jobs", "/jobs/"), 0.05, 1),
+            (self.page("network diagram", "/diagrams/network/"), 0.01, 1),
+            (self.op_edit, 0.15, 2),
         ]
+
+    def operation_rate(self, request_rate: float) -> float:
+        """Operations per second that send ``request_rate`` requests per second on average."""
+        mix = self.mix()
+        per_operation = sum(w * n for _, w, n in mix) / sum(w for _, w, _ in mix)
+        return request_rate / per_operation
 
 
 def run_load(
     load: Load, rate: float, duration: float, threads: int, max_lag: float
 ) -> tuple[float, int]:
-    """Start an operation every 1/rate s for ``duration`` s; returns (elapsed, late starts).
+    """Start operations for ``duration`` s so that they send ``rate`` requests per second (an
+    edit sends two, its read and its write); returns (elapsed, late starts).
 
     Bounded: an operation still waiting for a client thread ``max_lag`` s after it was due is
-    not sent but counted as an error, so an overloaded server ends the run in about
-    duration + max_lag seconds instead of draining a backlog for many minutes.
+    not sent but counted as an error (one per request it would have sent), so an overloaded
+    server ends the run in about duration + max_lag seconds instead of draining a backlog for
+    many minutes.
     """
-    ops, weights = zip(*load.mix(), strict=True)
-    count = int(rate * duration)
+    ops, weights, requests = zip(*load.mix(), strict=True)
+    sends = dict(zip(ops, requests, strict=True))
+    op_rate = load.operation_rate(rate)
+    count = int(op_rate * duration)
     plan = load.rng.choices(ops, weights=weights, k=count)
     late = 0
 
     def bounded(op: Callable[[int, float], None], port: int, due: float) -> None:
         lag = time.perf_counter() - due
         if lag > max_lag:
-            load.results.add(
-                Sample(NOT_SENT, lag * 1000, False, f"client backlog over {max_lag:.0f} s")
-            )
+            for _ in range(sends[op]):
+                load.results.add(
+                    Sample(NOT_SENT, lag * 1000, False, f"client backlog over {max_lag:.0f} s")
+                )
             return
         op(port, due)
 
     pool = ThreadPoolExecutor(max_workers=threads)
     start = time.perf_counter() + 0.1
     for i, op in enumerate(plan):
-        due = start + i / rate
+        due = start + i / op_rate
         pause = due - time.perf_counter()
         if pause > 0:
             time.sleep(pause)
@@ -591,7 +616,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawTextHelpFormatter
     )
-    parser.add_argument("--rate", type=float, default=200.0, help="operations started per second")
+    parser.add_argument(
+        "--rate",
+        type=float,
+        default=200.0,
+        help="requests per second: operations start at the rate that sends this many (an edit "
+        "is two requests, its read and its write)",
+    )
     parser.add_argument("--duration", type=float, default=60.0, help="seconds of load")
     parser.add_argument(
         "--database-url",
@@ -699,7 +730,7 @@ def main() -> None:
         load = Load(ports, cookie, tags, args.seed, token, args.mix)
         # Warm-up: each server loads its templates and opens its database connections.
         warm = Load(ports, cookie, tags, args.seed + 1, token, args.mix)
-        for op, _ in warm.mix():
+        for op, _, _ in warm.mix():
             for port in ports:
                 op(port, time.perf_counter())
         warm_errors = [s for s in warm.results.samples if not s.ok]
@@ -710,7 +741,8 @@ def main() -> None:
 
         cores = os.cpu_count()
         print(
-            f"load: {args.mix} mix, {args.rate:.0f} operations/s for {args.duration:.0f} s, "
+            f"load: {args.mix} mix, {args.rate:.0f} requests/s "
+            f"({load.operation_rate(args.rate):.1f} operations/s) for {args.duration:.0f} s, "
             "open loop, "
             f"{args.client_threads} client threads in this process; {cores} cores shared by "
             f"the servers, PostgreSQL and the generator (load average before: "
