@@ -40,6 +40,7 @@ from django.db import connection, transaction
 from django.db.models import Count, Max, Q
 from django.utils import timezone
 
+from medshield.core.locks import exclusive
 from medshield.findings import inputs
 from medshield.findings.models import (
     Finding,
@@ -85,12 +86,16 @@ class MatchStats:
 # ---------------------------------------------------------------------------------------------
 # Entry points
 
+#: one re-match at a time across app processes and job workers (see medshield.core.locks)
+LOCK = "findings-match"
+
 
 def match_all(progress: Progress | None = None) -> MatchStats:
     """Match the whole register against every vulnerability; close what no longer matches."""
-    marks = _current_marks()
-    stats = _run(asset_ids=None, vuln_pks=None, progress=progress)
-    _save_marks(marks, full=True)
+    with exclusive(LOCK):
+        marks = _current_marks()
+        stats = _run(asset_ids=None, vuln_pks=None, progress=progress)
+        _save_marks(marks, full=True)
     return stats
 
 
@@ -137,6 +142,13 @@ def sbom_group(sbom_id: int) -> str:
 
 
 def _run(
+    *, asset_ids: set[int] | None, vuln_pks: set[int] | None, progress: Progress | None
+) -> MatchStats:
+    with exclusive(LOCK):
+        return _run_alone(asset_ids=asset_ids, vuln_pks=vuln_pks, progress=progress)
+
+
+def _run_alone(
     *, asset_ids: set[int] | None, vuln_pks: set[int] | None, progress: Progress | None
 ) -> MatchStats:
     from medshield.assets.models import Asset
@@ -768,20 +780,21 @@ def rematch_pending() -> MatchStats:
     Run by the signals after each commit that changed the register or imported a feed; safe to
     run at any time (nothing changed, nothing done).
     """
-    state = _state()
-    if state.last_full is None and not (state.change_mark or state.feed_mark):
-        return match_all()  # never matched: everything is new, and one full run is cheaper
-    marks = _current_marks()
-    work = pending(state, marks)
-    total = MatchStats()
-    if work.asset_ids:
-        _add(total, rematch_assets(work.asset_ids))
-    vulns = work.vuln_pks
-    if vulns:
-        _add(total, _run(asset_ids=None, vuln_pks=vulns, progress=None))
-    if work.feeds_changed or work.exposure_changed:
-        total.updated += refresh_priorities()
-    _save_marks(marks)
+    with exclusive(LOCK):
+        state = _state()
+        if state.last_full is None and not (state.change_mark or state.feed_mark):
+            return match_all()  # never matched: everything is new, and one full run is cheaper
+        marks = _current_marks()
+        work = pending(state, marks)
+        total = MatchStats()
+        if work.asset_ids:
+            _add(total, rematch_assets(work.asset_ids))
+        vulns = work.vuln_pks
+        if vulns:
+            _add(total, _run(asset_ids=None, vuln_pks=vulns, progress=None))
+        if work.feeds_changed or work.exposure_changed:
+            total.updated += refresh_priorities()
+        _save_marks(marks)
     return total
 
 
