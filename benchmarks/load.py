@@ -29,6 +29,10 @@ What it does:
   diagram page (Graphviz runs on each such request) and asset edits through the web form with
   its CSRF token and optimistic version field (a GET of the form, then the POST; each is one
   request of its own kind);
+* `--mix api`: the REST API as a client program uses it, with a bearer token: filtered asset
+  lists, asset reads, subnets, external connections and edits (a GET for the ETag, then a PATCH
+  with If-Match; one edit in five also changes the software version, which the job workers
+  re-match);
 * prints, per request kind and overall: requests, errors, p50/p95/p99 latency; and the achieved
   rate. The issue's target: 200 requests/s for 60 s, no error, p95 under 300 ms.
 
@@ -66,6 +70,9 @@ PASSWORD = "load-test-password-1"
 NOT_SENT = "(not sent)"
 #: the issue's target rate, for the CPU arithmetic
 TARGET_RATE = 200
+#: one API edit in this many also changes the asset's software version (re-matched by a worker)
+EDITS_PER_VERSION_CHANGE = 5
+BUMP = "+lt"
 
 
 # --- set-up --------------------------------------------------------------------------------------
@@ -383,9 +390,10 @@ class Load:
         with self.edit_lock:
             tag = self.tags[self.edits % len(self.tags)]
             self.edits += 1
+            number = self.edits
         path = f"/api/assets/{urllib.parse.quote(tag)}/"
         try:
-            status, headers, _ = self.request(port, "GET", path)
+            status, headers, got = self.request(port, "GET", path)
             etag = {k.lower(): v for k, v in headers.items()}.get("etag", "")
             ok = status == 200 and bool(etag)
             detail = "" if ok else f"{status} GET {path} (ETag {etag!r})"
@@ -398,8 +406,15 @@ class Load:
             return
         sent = time.perf_counter()
         try:
-            body = json.dumps({"notes": f"load test edit {self.edits} at {time.time():.3f}"})
-            status, _, _ = self.request(port, "PATCH", path, body, {"If-Match": etag})
+            change = {"notes": f"load test edit {number} at {time.time():.3f}"}
+            if number % EDITS_PER_VERSION_CHANGE == 0:
+                # Now and then a firmware update, which the job workers re-match; an edit of
+                # the notes alone changes nothing matching reads and queues no re-match.
+                version = json.loads(got).get("software_version") or ""
+                change["software_version"] = (
+                    version[: -len(BUMP)] if version.endswith(BUMP) else version + BUMP
+                )
+            status, _, _ = self.request(port, "PATCH", path, json.dumps(change), {"If-Match": etag})
             ok = status == 200
             detail = "" if ok else f"{status} PATCH {path}"
         except Exception as exc:  # noqa: BLE001

@@ -189,6 +189,17 @@ def component_key(purl: str, cpe: str, group: str, name: str, version: str) -> s
     return f"{group}/{name}@{version}"[:500]
 
 
+#: the asset fields matching reads (with the SBOMs that apply to it): a change of any other
+#: field (a name, a room, notes) cannot change what matches, so it queues no re-match
+MATCHED_ASSET_FIELDS = ("manufacturer", "model", "software_version")
+
+
+def asset_change_matters(action: str, changes: dict[str, Any] | None) -> bool:
+    """Whether a recorded change of an asset can change its findings (a new or deleted asset
+    always can; an update only when it changed a field matching reads)."""
+    return action != "update" or not set(MATCHED_ASSET_FIELDS).isdisjoint(changes or ())
+
+
 def load_inventory(
     asset_ids: Iterable[int] | None = None,
     only: KeyFilter | None = None,
@@ -204,11 +215,9 @@ def load_inventory(
         wanted = sorted(set(asset_ids))
         rows: list[tuple[Any, ...]] = []
         for batch in chunks(wanted):
-            rows += assets.filter(pk__in=batch).values_list(
-                "pk", "manufacturer", "model", "software_version"
-            )
+            rows += assets.filter(pk__in=batch).values_list("pk", *MATCHED_ASSET_FIELDS)
     else:
-        rows = list(assets.values_list("pk", "manufacturer", "model", "software_version"))
+        rows = list(assets.values_list("pk", *MATCHED_ASSET_FIELDS))
     by_product: dict[tuple[str, str, str], list[int]] = defaultdict(list)
     for pk, manufacturer, model, version in rows:
         inventory.asset_ids.add(pk)

@@ -716,14 +716,16 @@ def pending(state: MatchState, marks: dict[str, int]) -> Pending:
     if marks["change_mark"] > state.change_mark:
         changes = ObjectChange.objects.filter(
             pk__gt=state.change_mark, pk__lte=marks["change_mark"]
-        ).values_list("object_type_id", "object_id", "object_repr", "data")
+        ).values_list("object_type_id", "object_id", "object_repr", "data", "action", "changes")
         sboms: set[int] = set()
         vex_vulns: set[str] = set()
-        for type_id, object_id, repr_, data in changes.iterator(5000):
+        for type_id, object_id, repr_, data, action, changed in changes.iterator(5000):
             ct = ContentType.objects.get_for_id(type_id)
             label = f"{ct.app_label}.{ct.model}"
             if label == "assets.asset":
-                out.asset_ids.add(object_id)
+                # An edit of the notes or the room matches as before: only what matching reads.
+                if inputs.asset_change_matters(action, changed):
+                    out.asset_ids.add(object_id)
             elif label == "sboms.sbom":
                 sboms.add(object_id)
             elif label == "sboms.vexstatement":

@@ -72,10 +72,17 @@ def _feed_imported(sender: Any, instance: FeedImport, created: bool, **kwargs: A
 def _register_changed(sender: Any, instance: ObjectChange, created: bool, **kwargs: Any) -> None:
     from django.contrib.contenttypes.models import ContentType
 
+    from medshield.findings.inputs import asset_change_matters
+
     if not created:
         return
-    if ContentType.objects.get_for_id(instance.object_type_id).app_label == "findings":
+    object_type = ContentType.objects.get_for_id(instance.object_type_id)
+    if object_type.app_label == "findings":
         return  # a person triaging a finding changes nothing the engine reads
+    if (object_type.app_label, object_type.model) == ("assets", "asset") and not (
+        asset_change_matters(instance.action, instance.changes)
+    ):
+        return  # its notes, name or place: nothing matching reads
     schedule()
 
 

@@ -38,3 +38,24 @@ def test_a_save_queues_one_rematch_job_that_a_worker_runs(
     assert job.state == "done", job.error
     assert Finding.objects.filter(asset=pump).exists()
     assert job.result["created"] >= 1
+
+
+def test_an_edit_of_what_matching_does_not_read_queues_nothing(
+    world: dict[str, Asset], settings: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    service.match_all()
+    connection.run_on_commit.clear()
+    settings.FINDINGS_AUTO_MATCH = "worker"
+    pump = world["ME-0002"]
+    with django_capture_on_commit_callbacks(execute=True):
+        pump.notes, pump.name = "moved to ward 3 for the night", "Infusion pump (ward 3)"
+        pump.save()
+    assert not Job.objects.filter(kind=PENDING_JOB).exists()
+    assert service.pending(service._state(), service._current_marks()).asset_ids == set()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        pump.software_version = f"{pump.software_version}.1"
+        pump.save()
+    assert Job.objects.filter(kind=PENDING_JOB).count() == 1
+    work = service.pending(service._state(), service._current_marks())
+    assert work.asset_ids == {pump.pk}
