@@ -16,7 +16,6 @@ says so in its output ("path": "engine").
 
 from __future__ import annotations
 
-import dataclasses
 import importlib.util
 import json
 import os
@@ -125,6 +124,8 @@ def load(data_dir: str) -> None:
 
 def engine_vulnerabilities(ids: list[str] | None = None) -> list[Vulnerability]:
     """The stored NVD configurations as the engine's vulnerabilities (AND/OR nodes)."""
+    from msgspec.structs import replace
+
     from medshield.matching.loaders import stored_nvd_configurations
     from medshield.vulns.models import NvdConfigurations as Row
 
@@ -135,9 +136,7 @@ def engine_vulnerabilities(ids: list[str] | None = None) -> list[Vulnerability]:
     for vuln_id, data in rows.values_list("vulnerability__vuln_id", "data").iterator(
         chunk_size=20000
     ):
-        rules = tuple(
-            dataclasses.replace(rule, advisory=vuln_id) for rule in stored_nvd_configurations(data)
-        )
+        rules = tuple(replace(rule, advisory=vuln_id) for rule in stored_nvd_configurations(data))
         out.append(
             Vulnerability.create({vuln_id}, advisories={vuln_id}, rules=rules, sources={Source.NVD})
         )

@@ -36,7 +36,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from django.db import connection, transaction
+from django.db import DEFAULT_DB_ALIAS, connection, connections, transaction
 from django.db.models import Count, Max, Q
 from django.utils import timezone
 
@@ -50,7 +50,7 @@ from medshield.findings.models import (
     Verdict,
 )
 from medshield.findings.priority import PriorityInput, base_points
-from medshield.matching import Certainty, InMemoryAdvisoryService, RuleMatcher
+from medshield.matching import Certainty, InMemoryAdvisoryService, RuleMatcher, gc_paused
 from medshield.matching import Finding as EngineFinding
 
 #: (identities done, identities in all)
@@ -159,6 +159,23 @@ def _run_alone(
         # No register yet (a first feed load): nothing to match, and findings die with assets.
         stats.seconds = time.perf_counter() - started
         return stats
+    # Rows, rules and findings are many small objects without cycles: each collection the
+    # reading and the matching would trigger rescans everything loaded (see gc_paused).
+    with gc_paused():
+        inventory, found, info = _match(asset_ids, vuln_pks, progress, stats)
+        with transaction.atomic():
+            _write(inventory, found, info, asset_ids, vuln_pks, stats)
+    stats.seconds = time.perf_counter() - started
+    return stats
+
+
+def _match(
+    asset_ids: set[int] | None,
+    vuln_pks: set[int] | None,
+    progress: Progress | None,
+    stats: MatchStats,
+) -> tuple[inputs.Inventory, dict[str, list[EngineFinding]], dict[str, inputs.VulnInfo]]:
+    """The inventory in scope, its findings by identity key, and the candidates' details."""
     aliases = inputs.alias_table()
     # Re-matching a few vulnerabilities: build only the items their rules could concern.
     only = inputs.rule_keys(vuln_pks, aliases) if vuln_pks is not None else None
@@ -173,7 +190,7 @@ def _run_alone(
     )
     stats.vulnerabilities = len(vulns)
     service = InMemoryAdvisoryService(vulns, aliases)
-    matcher = RuleMatcher(aliases, inputs.vex_statements() if vulns else ())
+    matcher = RuleMatcher(aliases, inputs.vex_statements() if vulns else (), names=service.names)
     found: dict[str, list[EngineFinding]] = {}
     total = len(inventory.items)
     for n, (key, item) in enumerate(inventory.items.items(), start=1):
@@ -186,10 +203,7 @@ def _run_alone(
             progress(n, total)
     if progress and not total:
         progress(0, 0)
-    with transaction.atomic():
-        _write(inventory, found, info, asset_ids, vuln_pks, stats)
-    stats.seconds = time.perf_counter() - started
-    return stats
+    return inventory, found, info
 
 
 def _verdict_values(f: EngineFinding, vuln: inputs.VulnInfo) -> dict[str, Any]:
@@ -360,6 +374,7 @@ def _write(
         "fingerprint",
     ]
     dumps = Verdict._meta.get_field("advisories").get_db_prep_value
+    db = connections[DEFAULT_DB_ALIAS]  # not the ``connection`` proxy, which looks it up per use
     for (identity, vuln_pk), values in wanted.items():
         fp = fingerprint(values)
         row = existing.get((identity, vuln_pk))
@@ -369,12 +384,12 @@ def _write(
                 (
                     identity,
                     vuln_pk,
-                    dumps(values["advisories"], connection),
+                    dumps(values["advisories"], db),
                     values["certainty"],
                     values["match_status"],
                     values["reason"],
-                    dumps(values["evidence"], connection),
-                    dumps(values["sources"], connection),
+                    dumps(values["evidence"], db),
+                    dumps(values["sources"], db),
                     values["justification"],
                     values["cvss3_score"],
                     values["cvss4_score"],

@@ -18,6 +18,7 @@ from medshield.matching.matcher import (
     ReportFormat,
     RuleMatcher,
     StaticInventory,
+    gc_paused,
 )
 from medshield.matching.model import (
     Certainty,
@@ -73,6 +74,7 @@ __all__ = [
     "compare_versions",
     "csaf_products",
     "csaf_vulnerabilities",
+    "gc_paused",
     "jvn_vulnerabilities",
     "merge_aliases",
     "normalize_name",

@@ -2,12 +2,18 @@
 
 Why this exists: a fleet is 300,000 SBOM components against 1.6 million NVD ranges, and the
 straightforward evaluation re-parsed the criteria string, re-normalised four names and
-re-tokenised both versions for every (item, range) pair. Here each criteria string is parsed and
-its vendor/product canonicalised once per matcher, each configuration is compiled once (its
-ranges as ready :class:`Interval` objects, its vulnerable vendor/product keys as a set), and
-each item's CPEs and names are canonicalised once per :meth:`RuleMatcher.match_item`. A
-configuration none of whose vulnerable ranges names one of the item's keys is rejected with one
-set test, which is most of them: a candidate vulnerability usually names other products too.
+re-tokenised both versions for every (item, range) pair. Here each criteria string's
+vendor/product is canonicalised once per matcher, each configuration is compiled once (its
+vulnerable vendor/product keys as a set), and each item's CPEs and names are canonicalised once
+per :meth:`RuleMatcher.match_item`. A configuration none of whose vulnerable ranges names one of
+the item's keys is rejected with one set test, which is most of them: a candidate vulnerability
+usually names other products too.
+
+A range is compiled in two steps. Its vendor/product keys come first (a plain split of the
+criteria string and two cached normalisations); its full CPE name, its bounds interval or exact
+version are built only when an item's names reach them (:meth:`CompiledMatch.compile`). Most
+ranges of a candidate configuration name another product (the platform, another component) and
+are rejected by their keys alone, so for one SBOM most ranges are never parsed at all.
 
 The verdicts and reasons are exactly those of the plain evaluation (tests/matching checks both
 paths on the corpus); only reasons that the caller discards (those of ``False`` verdicts) are
@@ -17,16 +23,63 @@ no longer formatted.
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import lru_cache
 
-from medshield.matching.cpe import ANY, NA, Cpe, _attr_match
+from medshield.matching.cpe import ANY, NA, Cpe, CpeError, _attr_match, parse_cpe, vendor_product
 from medshield.matching.model import CpeMatch, InventoryItem, NvdConfiguration
 from medshield.matching.names import AliasTable
-from medshield.matching.versions import Interval, Tri, VersionSpec, parse_range
+from medshield.matching.versions import Interval, Tri, VersionSpec, exact_version
 
-#: a parsed criteria string with its canonical vendor and product keys (None: unparseable)
-Criterion = tuple[Cpe, str, str] | None
+#: the canonical vendor and product keys of a criteria string (None: not a CPE name)
+Criterion = tuple[str, str] | None
 
 _REST = ("update", "edition", "language", "sw_edition", "target_sw", "target_hw", "other")
+
+
+@lru_cache(maxsize=65536)
+def cpe_or_none(text: str) -> Cpe | None:
+    """The parsed CPE name, or None when it is not one (cached: fleets repeat their names)."""
+    try:
+        return parse_cpe(text)
+    except CpeError:
+        return None
+
+
+#: entries per cache of compiled forms before it starts over (bounds a matcher's memory)
+CACHE_LIMIT = 1 << 20
+
+
+class CriteriaNames:
+    """The canonical vendor/product keys of criteria strings under one alias table, cached.
+
+    Without parsing the rest of the name: None exactly when
+    :func:`~medshield.matching.cpe.parse_cpe` refuses the string (see
+    :func:`~medshield.matching.cpe.vendor_product`). The advisory index and the matcher read the
+    same criteria strings (NVD repeats a product's name in each of its ranges); given one
+    instance, they canonicalise each name once.
+    """
+
+    __slots__ = ("_seen", "aliases")
+
+    def __init__(self, aliases: AliasTable) -> None:
+        self.aliases = aliases
+        self._seen: dict[str, Criterion] = {}
+
+    def __call__(self, text: str) -> Criterion:
+        try:
+            return self._seen[text]
+        except KeyError:
+            pass
+        names = vendor_product(text)
+        found = (
+            None
+            if names is None
+            else (self.aliases.canonical(names[0]), self.aliases.canonical(names[1]))
+        )
+        if len(self._seen) >= CACHE_LIMIT:
+            self._seen.clear()
+        self._seen[text] = found
+        return found
 
 
 class ItemView:
@@ -49,7 +102,8 @@ class ItemView:
         self.cpes: tuple[tuple[str, Cpe, str, str], ...] = tuple(cpes)
         self.has_cpes = bool(item.cpes)
         self.hardware_keys = tuple(canonical(h) for h in item.hardware)
-        # Every (vendor, product) key a range could match this item under (over-inclusive).
+        # Every (vendor, product) key a range could match this item under: its CPEs', its
+        # hardware's, and its own when it has no CPE (match_cpe says False to any other key).
         keys = {(vk, pk) for _, _, vk, pk in cpes}
         keys.update((self.vendor_key, h) for h in self.hardware_keys)
         if not item.cpes:
@@ -58,18 +112,38 @@ class ItemView:
 
 
 class CompiledMatch:
-    """One cpeMatch entry, ready to evaluate: criterion, bounds interval or exact version."""
+    """One cpeMatch entry: its vendor/product keys now, the rest when first needed.
 
-    __slots__ = ("criterion", "exact", "interval", "match", "rest_any")
+    ``cpe`` is None until :meth:`compile` has parsed the criteria string and built the bounds
+    interval (``interval``) or the exact version (``exact``); only ranges whose vendor and
+    product an item shares get that far.
+    """
+
+    __slots__ = ("cpe", "criterion", "exact", "interval", "match", "rest_any")
 
     def __init__(self, match: CpeMatch, criterion: Criterion) -> None:
         self.match = match
         self.criterion = criterion
-        self.rest_any = criterion is not None and all(
-            getattr(criterion[0], f) == ANY for f in _REST
-        )
+        self.cpe: Cpe | None = None
+        self.rest_any = False
         self.interval: Interval | None = None
         self.exact: VersionSpec | None = None
+
+    def compile(self) -> Cpe:
+        """Parse the criteria string and build the version test; the parsed name."""
+        cpe = cpe_or_none(self.match.criteria)
+        assert cpe is not None  # only called for a criterion with keys, which parses
+        match = self.match
+        self.rest_any = (  # every attribute of _REST, spelled out: this runs per range
+            ANY
+            == cpe.update
+            == cpe.edition
+            == cpe.language
+            == cpe.sw_edition
+            == cpe.target_sw
+            == cpe.target_hw
+            == cpe.other
+        )
         if match.has_bounds:
             self.interval = Interval(
                 lower=match.version_start_including or match.version_start_excluding,
@@ -77,8 +151,10 @@ class CompiledMatch:
                 upper=match.version_end_including or match.version_end_excluding,
                 upper_inclusive=match.version_end_excluding is None,
             )
-        elif criterion is not None and criterion[0].version not in (ANY, NA):
-            self.exact = parse_range(f"={criterion[0].version}")
+        elif cpe.version not in (ANY, NA):
+            self.exact = exact_version(cpe.version)
+        self.cpe = cpe
+        return cpe
 
 
 class CompiledRule:
@@ -91,19 +167,17 @@ class CompiledRule:
         self.rule = rule
         self.is_and = rule.operator.upper() == "AND"
         self.negate = rule.negate
-        self.nodes = tuple(
-            (
-                node.operator.upper() == "AND",
-                node.negate,
-                tuple(CompiledMatch(m, criterion(m.criteria)) for m in node.matches),
-            )
-            for node in rule.nodes
-        )
         keys = set()
-        for _, _, matches in self.nodes:
-            for cm in matches:
-                if cm.match.vulnerable and cm.criterion is not None:
-                    keys.add((cm.criterion[1], cm.criterion[2]))
+        nodes = []
+        for node in rule.nodes:
+            matches = []
+            for m in node.matches:
+                names = criterion(m.criteria)
+                if m.vulnerable and names is not None:
+                    keys.add(names)
+                matches.append(CompiledMatch(m, names))
+            nodes.append((node.operator.upper() == "AND", node.negate, tuple(matches)))
+        self.nodes = tuple(nodes)
         self.keys = frozenset(keys)
 
 
@@ -153,13 +227,12 @@ def match_cpe(view: ItemView, cm: CompiledMatch) -> tuple[Tri, str]:
     criterion = cm.criterion
     if criterion is None:
         return False, f"unparseable criteria {cm.match.criteria!r}"
-    cpe, vendor, product = criterion
+    vendor, product = criterion
     for text, name, name_vendor, name_product in view.cpes:
-        if (
-            name_vendor != vendor
-            or name_product != product
-            or not _identity(cpe, name, cm.rest_any)
-        ):
+        if name_vendor != vendor or name_product != product:
+            continue
+        cpe = cm.cpe or cm.compile()
+        if not _identity(cpe, name, cm.rest_any):
             continue
         if name.part == "h":
             version = None if name.version == ANY else name.version
@@ -169,8 +242,13 @@ def match_cpe(view: ItemView, cm: CompiledMatch) -> tuple[Tri, str]:
         if verdict is False:
             return False, ""
         return verdict, f"{cm.match.criteria} matched CPE {text}: {why}"
-    if vendor != view.vendor_key:
+    # By name: the item's product, or its hardware for a hardware range (both keys first, so
+    # that a range of another product is rejected without parsing it).
+    if vendor != view.vendor_key or (
+        product != view.product_key and product not in view.hardware_keys
+    ):
         return False, ""
+    cpe = cm.cpe or cm.compile()
     if cpe.part == "h":
         products = view.hardware_keys + (() if view.has_cpes else (view.product_key,))
     else:
@@ -191,10 +269,14 @@ def evaluate_nvd(view: ItemView, compiled: CompiledRule) -> tuple[Tri, str] | No
         return None  # no vulnerable range names this item: nothing can be hit
     results = []
     any_hit = False
+    keys = view.keys
     for is_and, negate, matches in compiled.nodes:
-        verdicts = []
+        verdicts: list[Tri] = []
         reasons = []
         for cm in matches:
+            if cm.criterion not in keys:
+                verdicts.append(False)  # another product (or no CPE name): as match_cpe says
+                continue
             verdict, why = match_cpe(view, cm)
             verdicts.append(verdict)
             if verdict is not False:

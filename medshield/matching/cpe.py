@@ -98,11 +98,16 @@ def parse_cpe23(text: str) -> Cpe:
     if not text.lower().startswith("cpe:2.3:"):
         raise CpeError(f"not a CPE 2.3 formatted string: {text!r}")
     body = text[len("cpe:2.3:") :]
-    # Most names escape nothing; a plain split is then the same as the escape-aware one.
-    values = body.split(":") if "\\" not in body else _split_fs(body)
+    # Most names escape nothing; a plain split is then the same as the escape-aware one, and
+    # unescaping is lower-casing ("*" and "-" are their own lower case).
+    plain = "\\" not in body
+    values = body.split(":") if plain else _split_fs(body)
     if len(values) > len(_FIELDS) or not values[0]:
         raise CpeError(f"malformed CPE 2.3 string: {text!r}")
-    values = [_unescape(v) if v else ANY for v in values]
+    if plain:
+        values = [v.lower() if v else ANY for v in values]
+    else:
+        values = [_unescape(v) if v else ANY for v in values]
     values += [ANY] * (len(_FIELDS) - len(values))
     return Cpe(*values)
 

@@ -215,13 +215,18 @@ def nvd_configurations(cve: Mapping[str, Any]) -> tuple[NvdConfiguration, ...]:
     return tuple(configs)
 
 
+_STORED = msgspec.json.Decoder(tuple[NvdConfiguration, ...])
+
+
 def stored_nvd_configurations(data: str | bytes) -> tuple[NvdConfiguration, ...]:
     """The configurations as medshield stores them (``vulns.NvdConfigurations.data``) as rules.
 
     The stored form is NVD's ``configurations`` JSON without the fields the matcher does not
-    read, where an absent operator is OR, negate false and vulnerable true.
+    read, where an absent operator is OR, negate false and vulnerable true: the rule types'
+    own defaults and JSON names, so msgspec decodes it into them directly (a value of another
+    type raises ``msgspec.ValidationError``; the importer stores none).
     """
-    return nvd_configurations({"configurations": msgspec.json.decode(data)})
+    return _STORED.decode(data)
 
 
 def nvd_vulnerability(cve: Mapping[str, Any]) -> Vulnerability:

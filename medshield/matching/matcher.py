@@ -20,8 +20,15 @@ from functools import lru_cache
 
 from packageurl import PackageURL
 
-from medshield.matching.compiled import CompiledRule, Criterion, ItemView, evaluate_nvd
-from medshield.matching.cpe import Cpe, CpeError, _attr_match, parse_cpe, vendor_product
+from medshield.matching.compiled import (
+    CACHE_LIMIT,
+    CompiledRule,
+    CriteriaNames,
+    ItemView,
+    cpe_or_none,
+    evaluate_nvd,
+)
+from medshield.matching.cpe import Cpe, _attr_match, vendor_product
 from medshield.matching.model import (
     Certainty,
     CsafProductRule,
@@ -99,6 +106,15 @@ class StaticInventory(InventorySource):
         return self.entries
 
 
+def _names(names: CriteriaNames | None, aliases: AliasTable) -> CriteriaNames:
+    """``names`` if given (for the same aliases), else a new cache."""
+    if names is None:
+        return CriteriaNames(aliases)
+    if names.aliases != aliases:
+        raise ValueError("the CPE names' keys were read under other aliases")
+    return names
+
+
 def _key(aliases: AliasTable, vendor: str, product: str) -> str:
     return f"{aliases.canonical(vendor)}\0{aliases.canonical(product)}"
 
@@ -112,24 +128,23 @@ def _purl_key(purl: str) -> str | None:
     return f"purl:{p.type}/{(p.namespace or '').lower()}/{p.name.lower()}"
 
 
-@lru_cache(maxsize=65536)
-def _cpe_or_none(text: str) -> Cpe | None:
-    try:
-        return parse_cpe(text)
-    except CpeError:
-        return None
-
-
 class InMemoryAdvisoryService(AdvisoryService):
     """Indexes rules by canonical vendor/product and purl package, so an item sees only the few
     vulnerabilities that name its product, not the whole NVD."""
 
-    def __init__(self, vulns: Iterable[Vulnerability], aliases: AliasTable = EMPTY_ALIASES) -> None:
+    def __init__(
+        self,
+        vulns: Iterable[Vulnerability],
+        aliases: AliasTable = EMPTY_ALIASES,
+        names: CriteriaNames | None = None,
+    ) -> None:
         self.aliases = aliases
+        #: the CPE names' keys, to share with a RuleMatcher of the same aliases
+        self.names = _names(names, aliases)
         self._index: dict[str, list[Vulnerability]] = defaultdict(list)
         # Model-number patterns with wildcards cannot be indexed; they are checked for every item.
         self._unindexed: list[Vulnerability] = []
-        with _gc_paused():  # millions of small objects; see _gc_paused
+        with gc_paused():  # millions of small objects; see gc_paused
             self._build(vulns)
 
     def _build(self, vulns: Iterable[Vulnerability]) -> None:
@@ -162,9 +177,9 @@ class InMemoryAdvisoryService(AdvisoryService):
         elif isinstance(rule, PurlRule) and (pk := _purl_key(rule.purl)):
             keys.add(pk)
         for text in cpes:
-            names = vendor_product(text)
+            names = self.names(text)
             if names is not None:
-                keys.add(_key(self.aliases, *names))
+                keys.add(f"{names[0]}\0{names[1]}")  # as _key() writes it
         return keys
 
     def item_keys(self, item: InventoryItem) -> set[str]:
@@ -245,7 +260,10 @@ class RuleMatcher(Matcher):
         self,
         aliases: AliasTable = EMPTY_ALIASES,
         vex: Iterable[VexStatement] = (),
+        names: CriteriaNames | None = None,
     ) -> None:
+        """``names``: the CPE names' keys an InMemoryAdvisoryService of the same aliases read
+        (its ``names``), so that each is read once."""
         self.aliases = aliases
         self._vex: Mapping[str, list[VexStatement]] = defaultdict(list)
         for statement in vex:
@@ -253,7 +271,7 @@ class RuleMatcher(Matcher):
         # Compiled forms, built on first use (see compiled.py). Rules are keyed by id() and the
         # entry keeps the rule alive, so an id cannot be reused while its entry exists; hashing
         # a configuration would walk all of its ranges on every lookup.
-        self._criteria: dict[str, Criterion] = {}
+        self._names = _names(names, aliases)
         self._rules: dict[int, tuple[NvdConfiguration, CompiledRule]] = {}
 
     # -- entry point -----------------------------------------------------------------------
@@ -265,7 +283,7 @@ class RuleMatcher(Matcher):
         SBOMs and assets; the findings of the first are re-addressed to the others, which is
         exact because a verdict depends only on those fields, never on ``key``/``asset_key``.
         """
-        with _gc_paused():
+        with gc_paused():
             return self._match(inventory, service)
 
     def _match(self, inventory: InventorySource, service: AdvisoryService) -> list[Finding]:
@@ -285,12 +303,12 @@ class RuleMatcher(Matcher):
         return findings
 
     def match_item(self, item: InventoryItem, vulns: Iterable[Vulnerability]) -> list[Finding]:
-        with _gc_paused():
+        with gc_paused():
             return self._match_item(item, vulns)
 
     def _match_item(self, item: InventoryItem, vulns: Iterable[Vulnerability]) -> list[Finding]:
         findings = []
-        view = ItemView(item, self.aliases, _cpe_or_none)
+        view = ItemView(item, self.aliases, cpe_or_none)
         for vuln in vulns:
             evidence = [e for rule in vuln.rules if (e := self._evaluate(view, rule)) is not None]
             for vid in sorted(vuln.all_ids):
@@ -354,7 +372,7 @@ class RuleMatcher(Matcher):
 
     def evaluate(self, item: InventoryItem, rule: Rule) -> Evidence | None:
         """The verdict of one rule on one item, or None when the rule does not concern it."""
-        return self._evaluate(ItemView(item, self.aliases, _cpe_or_none), rule)
+        return self._evaluate(ItemView(item, self.aliases, cpe_or_none), rule)
 
     def _evaluate(self, view: ItemView, rule: Rule) -> Evidence | None:
         if isinstance(rule, NvdConfiguration):
@@ -391,27 +409,12 @@ class RuleMatcher(Matcher):
             )
         )
 
-    def _criterion(self, text: str) -> Criterion:
-        """A criteria string parsed, with its canonical vendor and product (cached)."""
-        try:
-            return self._criteria[text]
-        except KeyError:
-            pass
-        cpe = _cpe_or_none(text)
-        found = None
-        if cpe is not None:
-            found = (cpe, self.aliases.canonical(cpe.vendor), self.aliases.canonical(cpe.product))
-        if len(self._criteria) >= _CACHE_LIMIT:
-            self._criteria.clear()
-        self._criteria[text] = found
-        return found
-
     def _compiled(self, rule: NvdConfiguration) -> CompiledRule:
         entry = self._rules.get(id(rule))
         if entry is not None and entry[0] is rule:
             return entry[1]
-        compiled = CompiledRule(rule, self._criterion)
-        if len(self._rules) >= _CACHE_LIMIT:
+        compiled = CompiledRule(rule, self._names)
+        if len(self._rules) >= CACHE_LIMIT:
             self._rules.clear()
         self._rules[id(rule)] = (rule, compiled)
         return compiled
@@ -429,10 +432,10 @@ class RuleMatcher(Matcher):
 
     def _csaf_identity(self, item: InventoryItem, rule: CsafProductRule) -> tuple[Tri, str]:
         if rule.cpe:
-            criterion = _cpe_or_none(rule.cpe)
+            criterion = cpe_or_none(rule.cpe)
             if criterion is not None:
                 for text in item.cpes:
-                    name = _cpe_or_none(text)
+                    name = cpe_or_none(text)
                     if name is not None and self._cpe_identity(criterion, name):
                         return True, f"CPE {text} matches {rule.cpe}"
         if rule.purl and item.purl and _purl_key(rule.purl) == _purl_key(item.purl):
@@ -475,12 +478,12 @@ class RuleMatcher(Matcher):
     # -- JVN -------------------------------------------------------------------------------
 
     def _evaluate_jvn(self, item: InventoryItem, rule: JvnRule) -> Evidence | None:
-        criterion = _cpe_or_none(rule.cpe)
+        criterion = cpe_or_none(rule.cpe)
         identity: Tri = False
         who = ""
         if criterion is not None:
             for text in item.cpes:
-                name = _cpe_or_none(text)
+                name = cpe_or_none(text)
                 if name is not None and self._cpe_identity(criterion, name):
                     identity, who = True, f"CPE {text} matches {rule.cpe}"
                     break
@@ -521,9 +524,9 @@ class RuleMatcher(Matcher):
         identity: Tri = False
         if st.purl and item.purl and _purl_key(st.purl) == _purl_key(item.purl):
             identity = True
-        elif st.cpe and (criterion := _cpe_or_none(st.cpe)) is not None:
+        elif st.cpe and (criterion := cpe_or_none(st.cpe)) is not None:
             for text in item.cpes:
-                name = _cpe_or_none(text)
+                name = cpe_or_none(text)
                 if name is not None and self._cpe_identity(criterion, name):
                     identity = True
         if identity is False and st.vendor and st.product:
@@ -548,7 +551,7 @@ class RuleMatcher(Matcher):
 
 
 @contextmanager
-def _gc_paused() -> Iterator[None]:
+def gc_paused() -> Iterator[None]:
     """Pause the cycle collector while matching, restoring it as it was.
 
     With a few hundred thousand rules loaded, each collection the matcher's allocations trigger
@@ -562,10 +565,6 @@ def _gc_paused() -> Iterator[None]:
     finally:
         if enabled:
             gc.enable()
-
-
-#: entries per compiled-form cache of one matcher before it starts over (bounds its memory)
-_CACHE_LIMIT = 1 << 20
 
 
 def _identity(item: InventoryItem) -> tuple[object, ...]:

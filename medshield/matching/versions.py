@@ -35,6 +35,7 @@ Tri = bool | None
 Token = int | str
 
 _TOKEN = re.compile(r"\d+|[^\W\d_]+")
+_LEADING_V = re.compile(r"^v(?=\d)")
 _WILDCARD_TAIL = re.compile(r"^(?P<head>.+?)(?:\.[x*])+$", re.IGNORECASE)
 
 
@@ -52,8 +53,7 @@ def tokenize(version: str) -> tuple[Token, ...]:
 
     A leading ``v`` before a digit ("v8.2", "V20D29") is dropped: vendors write it inconsistently.
     """
-    text = _clean(version)
-    text = re.sub(r"^v(?=\d)", "", text)
+    text = _LEADING_V.sub("", _clean(version))
     return tuple(int(t) if t.isdigit() else t for t in _TOKEN.findall(text))
 
 
@@ -345,6 +345,23 @@ def parse_range(text: str) -> VersionSpec:
         else:
             joined.append(alt)
     return VersionSpec(text, tuple(joined))
+
+
+#: a version that is its own clean form and one ``=`` bound (see :func:`exact_version`)
+_PLAIN_VERSION = re.compile(r"[0-9a-z][0-9a-z._-]*")
+
+
+def exact_version(version: str) -> VersionSpec:
+    """What ``parse_range(f"={version}")`` makes, without running the parser on a plain version.
+
+    A CPE name's version (an NVD range without bounds) is nearly always plain: lower-case letters,
+    digits, dots, dashes and underscores, starting with a letter or a digit. Such text is its own
+    clean form, holds no separator and no operator, so the parser would make this one
+    :class:`ExactVersion`; anything else goes through the parser.
+    """
+    if _PLAIN_VERSION.fullmatch(version):
+        return VersionSpec(f"={version}", (ExactVersion(version),))
+    return parse_range(f"={version}")
 
 
 def _parse_vers(clean: str) -> Alternative:

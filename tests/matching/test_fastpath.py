@@ -282,3 +282,78 @@ def test_vendor_product_reads_names_as_parse_cpe_does(text: str) -> None:
         assert vendor_product(text) is None
     else:
         assert vendor_product(text) == (cpe.vendor, cpe.product)
+
+
+def test_a_range_of_another_product_is_not_parsed() -> None:
+    """Ranges are compiled when an item's names reach them: the platform here never is."""
+    rule = NvdConfiguration(
+        (
+            ConfigNode(
+                (CpeMatch("cpe:2.3:a:acme:pump:*:*:*:*:*:*:*:*", version_end_excluding="2"),)
+            ),
+            ConfigNode((CpeMatch("cpe:2.3:h:other:board:-:*:*:*:*:*:*:*", vulnerable=False),)),
+        ),
+        operator="AND",
+    )
+    item = InventoryItem("i", "acme", "pump", "1.5", cpes=("cpe:2.3:a:acme:pump:*:*:*:*:*:*:*:*",))
+    matcher = RuleMatcher()
+    assert matcher.evaluate(item, rule) is None  # the platform is not this item's
+    (_, _, (own,)), (_, _, (platform,)) = matcher._compiled(rule).nodes
+    assert own.cpe == parse_cpe(own.match.criteria) and own.interval is not None
+    assert platform.cpe is None and platform.interval is None and platform.exact is None
+
+
+def test_the_index_and_the_matcher_share_the_names_they_read() -> None:
+    rng = random.Random(7)
+    vulns = [
+        Vulnerability.create({f"CVE-2026-{n}"}, rules=(random_rule(rng, n),), sources={Source.NVD})
+        for n in range(60)
+    ]
+    service = InMemoryAdvisoryService(vulns, ALIASES)
+    shared, alone = RuleMatcher(ALIASES, names=service.names), RuleMatcher(ALIASES)
+    items = [random_item(rng, n) for n in range(30)]
+    found = [shared.match_item(item, service.query(item)) for item in items]
+    assert found == [alone.match_item(item, service.query(item)) for item in items]
+    assert any(found)
+    with pytest.raises(ValueError, match="other aliases"):
+        RuleMatcher(AliasTable(), names=service.names)
+
+
+def test_attributes_beyond_the_version_are_compared_as_the_plain_evaluation_does() -> None:
+    """Update, edition, target... (ANY in nearly every NVD range, so the random cases skip them)."""
+    rest = [
+        "*:*:*:*:*:*:*",
+        "sp1:*:*:*:*:*:*",
+        "sp*:*:*:*:*:*:*",
+        "*:*:*:*:*:x86:*",
+        "-:*:*:*:*:*:*",
+    ]
+    rules = [
+        NvdConfiguration(
+            (ConfigNode((CpeMatch(f"cpe:2.3:o:acme:pump:{version}:{tail}", **bounds),)),),
+            advisory=f"R{n}",
+        )
+        for n, (version, tail, bounds) in enumerate(
+            (version, tail, bounds)
+            for tail in rest
+            for version, bounds in (
+                ("*", {"version_end_excluding": "2.0"}),
+                ("1.2", {}),
+                ("-", {}),
+            )
+        )
+    ]
+    items = [
+        InventoryItem(f"i{n}", "acme", "pump", "1.2", cpes=(f"cpe:2.3:o:acme:pump:{v}:{tail}",))
+        for n, (v, tail) in enumerate(
+            (v, tail) for v in ("*", "1.2", "-") for tail in [*rest, "sp2:*:*:*:*:arm:*"]
+        )
+    ]
+    matcher = RuleMatcher()
+    decided = 0
+    for item in items:
+        for rule in rules:
+            expected = reference_evidence(item, rule)
+            assert matcher.evaluate(item, rule) == expected, (item, rule)
+            decided += expected is not None
+    assert 20 < decided < len(items) * len(rules) - 20

@@ -42,6 +42,31 @@ def test_normalize_different(a: str, b: str) -> None:
     assert normalize_name(a) != normalize_name(b)
 
 
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        # ASCII names take a shortcut (str.translate, patterns run only where they can match);
+        # these are the plain path's answers, edge cases included.
+        ("& . .", ""),
+        ("and", ""),
+        ("x band", "x band"),
+        ("Brand", "brand"),
+        ("ACME, Inc.,", "acme"),
+        ("Kabushiki Kaisha", ""),
+        ("Acme K.K.", "acme"),
+        ("x_inc_co", "x"),
+        ("Foo+Bar S.A.", "foo plus bar"),
+        ("Foo\x1cCo", "foo"),
+        ("Tab\tAnd", "tab"),
+        ("株式会社 日立製作所", "日立製作所"),
+        ("日立製作所株式会社", "日立製作所株式会社"),
+        ("ＡＣＭＥ\u3000Ｉｎｃ．", "acme"),
+    ],
+)
+def test_normalize_edge_cases(name: str, expected: str) -> None:
+    assert normalize_name(name) == expected
+
+
 def test_alias_table_is_user_extended_and_transitive() -> None:
     table = AliasTable()
     assert not table.same("General Electric (GE)", "GE Healthcare")

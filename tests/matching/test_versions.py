@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from medshield.matching import compare_versions, parse_range
-from medshield.matching.versions import Unparsed, next_version, tokenize
+from medshield.matching.versions import Unparsed, exact_version, next_version, tokenize
 
 IN, OUT, UNSURE = True, False, None
 
@@ -110,3 +110,17 @@ def test_tokenize_and_next_version() -> None:
     assert next_version("12.1.3") == "12.1.4"
     assert next_version("012U000061") == "012U000062"
     assert next_version("N") is None
+
+
+@pytest.mark.parametrize(
+    "version",
+    # plain (the shortcut) and not (the parser): wildcards, words, operators, separators
+    ["8.14.11.5", "2.0-rc1", "r4.1l1", "v20d29", "V2", "1_2", "x", "-", "*", "1.x", "4.*",
+     "<1", "all", "=1", "1 | 2", "1.0 (build 3)", "ｖ１．２", "2.0 and below", "1.0、2.0",
+     "vers:generic/1"],
+)  # fmt: skip
+def test_exact_version_is_what_the_parser_makes(version: str) -> None:
+    spec = exact_version(version)
+    assert spec == parse_range(f"={version}")
+    for other in ("8.14.11.5", "1.2", "2.0"):
+        assert spec.contains(other) == parse_range(f"={version}").contains(other)

@@ -7,7 +7,6 @@ and new records.
 
 from __future__ import annotations
 
-import dataclasses
 import io
 import json
 from pathlib import Path
@@ -295,7 +294,7 @@ def test_the_stored_configurations_are_the_rules_of_the_nvd_record() -> None:
         import_path(str(CORPUS / name))
         data = NvdConfigurations.objects.get(vulnerability__vuln_id=record["id"]).data
         expected = tuple(
-            dataclasses.replace(rule, advisory=None) for rule in nvd_configurations(record)
+            msgspec.structs.replace(rule, advisory=None) for rule in nvd_configurations(record)
         )
         assert stored_nvd_configurations(data) == expected
 
