@@ -566,6 +566,7 @@ class CpuMeter:
     url: str
     workers: list[int] = field(default_factory=list)
     start: dict[str, dict[int, float]] = field(default_factory=dict)
+    machine_start: float = 0.0
 
     def snapshot(self) -> dict[str, dict[int, float]]:
         import resource
@@ -580,13 +581,28 @@ class CpuMeter:
 
     def begin(self) -> None:
         self.start = self.snapshot()
+        self.machine_start = machine_busy()
 
     def spent(self) -> dict[str, float]:
+        """CPU seconds per part since begin(). A PostgreSQL backend that ended in between (its
+        connection reached CONN_MAX_AGE and was reopened) is missing from "postgresql"; the
+        machine's whole busy time, kernel included, is in machine_spent()."""
         end = self.snapshot()
         return {
             part: sum(v - self.start.get(part, {}).get(p, 0.0) for p, v in end[part].items())
             for part in end
         }
+
+    def machine_spent(self) -> float:
+        return machine_busy() - self.machine_start
+
+
+def machine_busy() -> float:
+    """Seconds of CPU the whole machine has been busy (all processes and the kernel), from
+    /proc/stat: every column but idle and iowait."""
+    columns = Path("/proc/stat").read_text().splitlines()[0].split()[1:]
+    ticks = [int(c) for c in columns]
+    return (sum(ticks[:8]) - ticks[3] - ticks[4]) / TICK
 
 
 def report(results: Results, elapsed: float, late: int) -> bool:
@@ -769,6 +785,7 @@ def main() -> None:
         meter.begin()
         elapsed, late = run_load(load, args.rate, args.duration, args.client_threads, args.max_lag)
         spent = meter.spent()
+        machine = meter.machine_spent()
         print(f"load average after: {os.getloadavg()[0]:.2f}")
         passed = report(load.results, elapsed, late)
         jobs = job_states(args.database_url)
@@ -787,6 +804,10 @@ def main() -> None:
             + f"; total {1000 * sum(spent.values()) / answered:.1f} ms, so {TARGET_RATE} "
             f"requests/s of this mix need about {sum(spent.values()) / answered * TARGET_RATE:.1f} "
             "cores"
+        )
+        print(
+            f"the whole machine (every process and the kernel): {1000 * machine / answered:.1f} ms "
+            f"of CPU per answered request, {machine / elapsed:.2f} of {cores} cores busy"
         )
         summary = {
             "requests": len(load.results.samples),
