@@ -356,18 +356,7 @@ def _write(
     columns = [
         "identity",
         "vulnerability_id",
-        "advisories",
-        "certainty",
-        "match_status",
-        "reason",
-        "evidence",
-        "sources",
-        "justification",
-        "cvss3_score",
-        "cvss4_score",
-        "kev",
-        "epss",
-        "base_priority",
+        *_VERDICT_FIELDS,
         "first_seen",
         "last_seen",
         "resolved_at",
@@ -384,18 +373,10 @@ def _write(
                 (
                     identity,
                     vuln_pk,
-                    dumps(values["advisories"], db),
-                    values["certainty"],
-                    values["match_status"],
-                    values["reason"],
-                    dumps(values["evidence"], db),
-                    dumps(values["sources"], db),
-                    values["justification"],
-                    values["cvss3_score"],
-                    values["cvss4_score"],
-                    values["kev"],
-                    values["epss"],
-                    values["base_priority"],
+                    *(
+                        dumps(values[name], db) if name in _JSON_FIELDS else values[name]
+                        for name in _VERDICT_FIELDS
+                    ),
                     now,
                     now,
                     None,
@@ -467,6 +448,12 @@ _VERDICT_FIELDS = (
     "kev",
     "epss",
     "base_priority",
+)
+#: the verdict fields stored as JSON (written through the field's own database preparation)
+_JSON_FIELDS = frozenset(
+    name
+    for name in _VERDICT_FIELDS
+    if Verdict._meta.get_field(name).get_internal_type() == "JSONField"
 )
 
 

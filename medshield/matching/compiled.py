@@ -47,6 +47,8 @@ def cpe_or_none(text: str) -> Cpe | None:
 
 #: entries per cache of compiled forms before it starts over (bounds a matcher's memory)
 CACHE_LIMIT = 1 << 20
+#: a name not looked up yet (None is a looked-up answer: the criterion names no product)
+_UNSEEN: object = object()
 
 
 class CriteriaNames:
@@ -66,10 +68,9 @@ class CriteriaNames:
         self._seen: dict[str, Criterion] = {}
 
     def __call__(self, text: str) -> Criterion:
-        try:
-            return self._seen[text]
-        except KeyError:
-            pass
+        seen = self._seen.get(text, _UNSEEN)
+        if seen is not _UNSEEN:
+            return seen  # type: ignore[return-value]
         names = vendor_product(text)
         found = (
             None

@@ -230,11 +230,11 @@ class _Prepare:
         v4 = _metric(metrics.cvssMetricV40)
         key = (_score_key(v3), _score_key(v4))
         try:
-            return self.known_scores[key]
-        except KeyError:
-            pass
+            known = self.known_scores.get(key)
         except TypeError:  # not hashable: not what NVD writes, but not refused here either
             return self._prepared(_scores(v3, v4))
+        if known is not None:
+            return known
         if len(self.known_scores) > 10_000:
             self.known_scores.clear()
         found = self.known_scores[key] = self._prepared(_scores(v3, v4))
