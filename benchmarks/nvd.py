@@ -1,18 +1,26 @@
 """NVD import benchmark: an NVD-sized data set imported by medshield and by cve-bin-tool.
 
 Usage: .venv/bin/python benchmarks/nvd.py [--records 400000] [--runs 1] [--no-peer]
-       [--cbt-venv /tmp/cbt-venv] [--keep]
+       [--cbt-venv /tmp/cbt-venv] [--skip-raw] [--skip-bundle] [--work DIR] [--keep]
 
 It writes about 400,000 synthetic CVE records in NVD CVE API 2.0 JSON shape (descriptions in
 English and Spanish, CVSS v3.1 and some v2/v4 metrics, weaknesses, references, and
 configurations with cpeMatch criteria and version ranges: about 4 per record, 1.6 million in all,
 some in the "firmware running on hardware" AND form) as yearly feed files
-(``nvdcve-2.0-YYYY.json``) into a temporary folder, then times ``medshield feeds import`` of all of
-them into a fresh SQLite database (per record: a vulnerability row, its configurations as one JSON
-value and its distinct vendor/product keys; see medshield.vulns.models.NvdConfigurations) and
-reports the time, records/s, the CPU time (user + system,
-with child processes) and the peak memory: the largest sum of the resident memory of the importing
-process and its children (medshield parses large files in a forked process), sampled every 50 ms.
+(``nvdcve-2.0-YYYY.json``) into a temporary folder, then times two imports into a fresh SQLite
+database (per record: a vulnerability row, its configurations as one JSON value and its distinct
+vendor/product keys; see medshield.vulns.models.NvdConfigurations):
+
+* ``medshield feeds import`` of the bundle ``medshield feeds bundle`` made of the files: the
+  closed network's way. The bundle carries the records *prepared* (read on the connected
+  machine into the rows medshield stores, see medshield.vulns.importers.nvd_prepared), so
+  making it is not timed, as cve-bin-tool's export below is not;
+* ``medshield feeds import`` of the NVD JSON files themselves (``--skip-raw`` leaves it out).
+
+For each it reports the time, records/s, the CPU time (user + system, with child processes) and
+the peak memory: the largest sum of the resident memory of the importing process and its
+children (the raw import parses large files in a forked process, the bundle import checks the
+prepared file in two), sampled every 50 ms. Each timed run starts with the disk flushed.
 On a shared machine the wall time stretches with the others' load; the CPU time much less.
 
 Side by side it times cve-bin-tool 3.4 (PyPI, in its own venv: never in the project's) importing
@@ -414,7 +422,13 @@ def _tree_rss_kb(root: int) -> int:
 
 def run_measured(command: list[str], env: dict[str, str], cwd: Path | None = None) -> Measured:
     """Run ``command`` (in ``cwd``); its wall time, sampled peak memory (with children) and CPU
-    time."""
+    time.
+
+    The disk is flushed first (``sync``) and left a moment: otherwise a run pays for writing
+    back what the run before it wrote (a gigabyte for a full NVD), whichever tool wrote it.
+    """
+    os.sync()
+    time.sleep(1)
     start = time.perf_counter()
     before = os.times()
     process = subprocess.Popen(
@@ -511,6 +525,21 @@ def medshield_import(
     return run, f"{vulns:,} vulnerabilities, {configs:,} NVD configurations, {keys:,} CPE keys"
 
 
+def make_bundle(paths: list[Path], bundle: Path, work: Path) -> None:
+    """``medshield feeds bundle`` of the NVD files, as on the connected machine (not timed)."""
+    env = dict(os.environ)
+    env["MEDSHIELD_DATA_DIR"] = str(work)
+    env["DATABASE_URL"] = f"sqlite:///{work / 'bundling.sqlite3'}"
+    env["MEDSHIELD_MAX_UPLOAD_MB"] = "4000"
+    bundle.unlink(missing_ok=True)
+    subprocess.run(
+        [str(BIN / "medshield"), "feeds", "bundle", str(bundle), *map(str, paths)],
+        env=env,
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawTextHelpFormatter
@@ -518,6 +547,10 @@ def main() -> None:
     parser.add_argument("--records", type=int, default=400_000)
     parser.add_argument("--runs", type=int, default=1, help="interleaved runs; medians reported")
     parser.add_argument("--no-peer", action="store_true", help="skip cve-bin-tool")
+    parser.add_argument(
+        "--skip-raw", action="store_true", help="skip the import of the NVD JSON files"
+    )
+    parser.add_argument("--skip-bundle", action="store_true", help="skip the bundle and its import")
     parser.add_argument("--cbt-venv", default="/tmp/cbt-venv", help="cve-bin-tool 3.4's venv")
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder")
     parser.add_argument(
@@ -567,16 +600,39 @@ def main() -> None:
                 f"(not timed: {time.perf_counter() - t0:.1f} s)"
             )
         label = " (FINDINGS_AUTO_MATCH off)" if args.no_auto_match else ""
-        ours: list[Measured] = []
-        theirs: list[Measured] = []
-        for run in range(args.runs):
-            measured, counts = medshield_import(paths, work, auto_match=not args.no_auto_match)
-            ours.append(measured)
+        bundle = work / "nvd-bundle.tar.zst"
+        if not args.skip_bundle:
+            t0 = time.perf_counter()
+            make_bundle(paths, bundle, work)
+            size = bundle.stat().st_size / 1e6
             print(
-                f"[run {run + 1}] medshield feeds import{label}: {measured.seconds:.1f} s "
-                f"({records / measured.seconds:,.0f} records/s), CPU {measured.cpu_seconds:.1f} s, "
-                f"peak RSS {measured.peak_mb:,.0f} MB (with its parser process); {counts}"
+                f"bundled the NVD files with `medshield feeds bundle` (prepared on the connected "
+                f"machine; not timed, as cve-bin-tool's export is not): {size:,.0f} MB in "
+                f"{time.perf_counter() - t0:.1f} s"
             )
+        raw: list[Measured] = []
+        bundled: list[Measured] = []
+        theirs: list[Measured] = []
+        auto = not args.no_auto_match
+        for run in range(args.runs):
+            if not args.skip_raw:
+                measured, counts = medshield_import(paths, work, auto_match=auto)
+                raw.append(measured)
+                print(
+                    f"[run {run + 1}] medshield feeds import of the NVD JSON files{label}: "
+                    f"{measured.seconds:.1f} s ({records / measured.seconds:,.0f} records/s), CPU "
+                    f"{measured.cpu_seconds:.1f} s, peak RSS {measured.peak_mb:,.0f} MB (with its "
+                    f"parser process); {counts}"
+                )
+            if not args.skip_bundle:
+                measured, counts = medshield_import([bundle], work, auto_match=auto)
+                bundled.append(measured)
+                print(
+                    f"[run {run + 1}] medshield feeds import of the bundle{label}: "
+                    f"{measured.seconds:.1f} s ({records / measured.seconds:,.0f} records/s), CPU "
+                    f"{measured.cpu_seconds:.1f} s, peak RSS {measured.peak_mb:,.0f} MB (with its "
+                    f"check processes); {counts}"
+                )
             if peer_error is None:
                 home = work / f"cbt-home-{run}"
                 home.mkdir()
@@ -593,29 +649,33 @@ def main() -> None:
                             f"{rows:,} rows"
                         )
                 shutil.rmtree(home, ignore_errors=True)
-        our_time = statistics.median(m.seconds for m in ours)
-        our_cpu = statistics.median(m.cpu_seconds for m in ours)
         print()
-        print(
-            f"medshield:    {our_time:.1f} s for {records:,} records / {ranges:,} ranges "
-            f"({records / our_time:,.0f} records/s), CPU {our_cpu:.1f} s, "
-            f"peak {max(m.peak_mb for m in ours):,.0f} MB"
-        )
+        their_time = statistics.median(m.seconds for m in theirs) if theirs else None
         if theirs:
-            their_time = statistics.median(m.seconds for m in theirs)
             their_cpu = statistics.median(m.cpu_seconds for m in theirs)
             print(
-                f"cve-bin-tool: {their_time:.1f} s, CPU {their_cpu:.1f} s, "
-                f"peak {max(m.peak_mb for m in theirs):,.0f} MB"
-            )
-            print(f"ratio: medshield is {their_time / our_time:.2f}x cve-bin-tool's speed")
-            print(
-                f"CPU ratio: medshield uses {our_cpu / their_cpu:.2f}x cve-bin-tool's CPU time "
-                f"(on {os.cpu_count()} cores; load average at the end "
-                f"{os.getloadavg()[0]:.1f})"
+                f"cve-bin-tool --import-json (its own export of the records): {their_time:.1f} s, "
+                f"CPU {their_cpu:.1f} s, peak {max(m.peak_mb for m in theirs):,.0f} MB"
             )
         else:
             print(f"cve-bin-tool: not measured: {peer_error}")
+        for name, ours in (
+            ("medshield, the bundle (records prepared by `feeds bundle`)", bundled),
+            ("medshield, the NVD JSON files themselves", raw),
+        ):
+            if not ours:
+                continue
+            our_time = statistics.median(m.seconds for m in ours)
+            our_cpu = statistics.median(m.cpu_seconds for m in ours)
+            line = (
+                f"{name}: {our_time:.1f} s for {records:,} records / {ranges:,} ranges "
+                f"({records / our_time:,.0f} records/s), CPU {our_cpu:.1f} s, peak "
+                f"{max(m.peak_mb for m in ours):,.0f} MB"
+            )
+            if their_time:
+                line += f"; {their_time / our_time:.2f}x cve-bin-tool's speed"
+            print(line)
+        print(f"({os.cpu_count()} cores; load average at the end {os.getloadavg()[0]:.1f})")
     finally:
         if args.keep or args.work:
             print(f"kept {work}")

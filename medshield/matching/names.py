@@ -87,6 +87,12 @@ def normalize_name(name: str) -> str:
     return text.strip()
 
 
+#: the version of the keys :func:`normal_hash` gives for :func:`normalize_name` forms: a prepared
+#: NVD file (``vulns.importers.nvd_prepared``) carries its keys computed on another machine and
+#: records this number; raise it whenever either function gives another result for some name
+NAME_KEY_SCHEME = 1
+
+
 def normal_hash(vendor: str, product: str) -> int:
     """A stable 63-bit key of a vendor and product already in :func:`normalize_name` form.
 

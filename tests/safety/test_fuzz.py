@@ -232,6 +232,48 @@ def test_feeds(data: st.DataObject, feed_seeds: list[bytes], tmp_path: Path, rol
         assert str(exc)
 
 
+@pytest.fixture(scope="module")
+def prepared_seed(tmp_path_factory: pytest.TempPathFactory) -> bytes:
+    """A prepared NVD file (what `feeds bundle` carries) of the corpus's NVD records."""
+    from medshield.vulns.importers import nvd_prepared
+
+    path = tmp_path_factory.mktemp("prepared") / "prepared.sqlite3"
+    nvd_prepared.prepare([str(p) for p in sorted((CORPUS / "nvd").glob("*/*.json"))], str(path))
+    return path.read_bytes()
+
+
+def _import_prepared(blob: bytes, path: Path) -> None:
+    from medshield.vulns.importers import nvd_prepared
+
+    path.write_bytes(blob)
+    nvd_prepared.import_prepared(str(path), file_name="prepared", sha256="0" * 64)
+
+
+@given(data=st.data())
+@FUZZ
+def test_prepared_nvd(data: st.DataObject, prepared_seed: bytes, tmp_path: Path, rolled_back):  # type: ignore[no-untyped-def]
+    """Inside a transaction: the prepared rows go through the NVD importer's writer."""
+    blob = data.draw(mutated([prepared_seed]))
+    try:
+        rolled_back(lambda: _import_prepared(blob, tmp_path / "prepared"))
+    except FeedRejected as exc:
+        assert str(exc)
+
+
+@pytest.mark.django_db(transaction=True)
+@given(data=st.data())
+@settings(FUZZ, max_examples=max(EXAMPLES // 4, 10))
+def test_prepared_nvd_merged_by_sqlite(data: st.DataObject, prepared_seed: bytes, tmp_path):  # type: ignore[no-untyped-def]
+    """Outside a transaction: SQLite merges the attached file itself, checked by forked
+    processes meanwhile (on PostgreSQL this is the writer again). A mutation the checks let
+    through is merged and stays: the next examples then update or leave it."""
+    blob = data.draw(mutated([prepared_seed]))
+    try:
+        _import_prepared(blob, tmp_path / "prepared")
+    except FeedRejected as exc:
+        assert str(exc)
+
+
 # --- SBOMs and VEX ---------------------------------------------------------------------------
 
 

@@ -63,7 +63,8 @@ def test_it_bundles_and_imports_feeds(
     call_command("feeds_import", str(out))
     lines = capsys.readouterr().out.splitlines()
     assert len(lines) == 4
-    assert f"{out}:CVE-2022-2119.json: nvd: 1 created" in lines[0]
+    # NVD files travel prepared: one member of the rows they hold (see test_nvd_prepared).
+    assert f"{out}:nvd-prepared.sqlite3: nvd: 1 created" in lines[0]
     assert {r.kind for r in FeedImport.objects.all()} == {"nvd", "csaf", "jvn", "epss"}
     assert FeedImport.objects.get(kind="csaf").file_name == "icsma-22-174-01.json"
     assert Vulnerability.objects.get(vuln_id="CVE-2022-2119").epss_date is not None

@@ -207,17 +207,22 @@ class _Prepare:
     between: the conversion through the field was a fifth of the parse time.
     """
 
-    def __init__(self, raw: bool = False) -> None:
+    def __init__(self, raw: bool = False, canonical: bool = False) -> None:
         meta = Vulnerability._meta
         self.raw = raw
-        self.sqlite_utc = (
+        self.sqlite_utc = canonical or (
             not raw
             and connection.vendor == "sqlite"
             and getattr(connection, "timezone_name", "") == "UTC"
         )
         identity = _identity
-        self.score = identity if raw else _cached_prep(meta.get_field("cvss3_score"))
         self.known_scores: dict[Any, tuple[Any, ...]] = {}
+        if canonical:
+            # SQLite's stored form with the UTC database time zone, whatever this machine's
+            # database is: what a prepared NVD file holds (nvd_prepared).
+            self.score, self.json, self.datetime = str, _json_text, _utc_text
+            return
+        self.score = identity if raw else _cached_prep(meta.get_field("cvss3_score"))
         self.json = identity if raw else _cached_prep(meta.get_field("cwes"))
         self.datetime = identity if raw else _cached_prep(meta.get_field("modified"))
 
@@ -270,6 +275,16 @@ class _Prepare:
 
 def _identity(value: Any) -> Any:
     return value
+
+
+def _json_text(value: Any) -> str:
+    """A JSONField value as Django writes it on SQLite."""
+    return json.dumps(value)
+
+
+def _utc_text(value: datetime.datetime) -> str:
+    """An aware datetime as Django writes it on SQLite with the UTC database time zone."""
+    return str(value.astimezone(datetime.UTC).replace(tzinfo=None))
 
 
 def _applicability(
@@ -399,9 +414,10 @@ class Batch(NamedTuple):
 _VULN_WIDTH = 2 + len(_ROW_FIELDS)
 
 
-def _parse(feed: FeedFile, wrapped: bool) -> Iterator[Batch]:
-    """The file's records as ready values, by batches of :data:`_BATCH`."""
-    prep = _Prepare()
+def _parse(feed: FeedFile, wrapped: bool, prep: _Prepare | None = None) -> Iterator[Batch]:
+    """The file's records as ready values (in ``prep``'s form, by default the database's), by
+    batches of :data:`_BATCH`."""
+    prep = prep or _Prepare()
     if len(_NAME_KEYS) > _MAX_NAME_KEYS:
         _NAME_KEYS.clear()
     hashes = _NAME_KEYS
@@ -768,6 +784,9 @@ class _Writer:
         columns = [quote(meta.get_field(n).column) for n in given]
         columns += [quote(f.column) for f in others]
         values = ["%s"] * len(given) + [_default_literal(f) for f in others]
+        #: the columns NVD does not set, and their defaults (for nvd_prepared's INSERT)
+        self.other_columns = [quote(f.column) for f in others]
+        self.other_literals = [_default_literal(f) for f in others]
         self.insert_vulns = _Insert(f"INSERT INTO {vulns} ({', '.join(columns)})", values)
         configs, keys = NvdConfigurations._meta, CpeKey._meta
         self.configs = quote(configs.db_table)

@@ -1,0 +1,315 @@
+"""Prepared NVD records: `feeds bundle` reads NVD files into one SQLite member, `feeds import`
+checks it and merges it, storing exactly what importing the files themselves stores."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.core.management import call_command
+from django.db import connection
+
+from medshield.matching.names import NAME_KEY_SCHEME
+from medshield.vulns.bundle import write_bundle
+from medshield.vulns.importers import FeedRejected, nvd_prepared
+from medshield.vulns.models import CpeKey, FeedImport, NvdConfigurations, Vulnerability
+from tests.conftest import CORPUS
+from tests.vulns.conftest import snapshot
+
+NVD_FILES = sorted((CORPUS / "nvd").glob("*/*.json"))
+
+
+def stored() -> dict[str, Any]:
+    """What the NVD import stored, by CVE id (ids and import records left out)."""
+    return {
+        "vulnerabilities": {
+            v.pop("vuln_id"): v
+            for v in Vulnerability.objects.order_by("vuln_id").values()
+            if v.pop("id")
+        },
+        "configurations": dict(
+            NvdConfigurations.objects.values_list("vulnerability__vuln_id", "data")
+        ),
+        "keys": sorted(CpeKey.objects.values_list("vulnerability__vuln_id", "key")),
+    }
+
+
+def forget() -> None:
+    CpeKey.objects.all().delete()
+    NvdConfigurations.objects.all().delete()
+    Vulnerability.objects.all().delete()
+    FeedImport.objects.all().delete()
+
+
+def bundle_of(tmp_path: Path, files: list[Path], name: str = "b.tar.zst") -> Path:
+    out = tmp_path / name
+    write_bundle(str(out), [str(f) for f in files])
+    return out
+
+
+def _same_as_the_files(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    call_command("feeds_import", *map(str, NVD_FILES))
+    from_files = stored()
+    assert len(from_files["vulnerabilities"]) == 8
+    assert from_files["keys"]
+    forget()
+    out = bundle_of(tmp_path, NVD_FILES)
+    capsys.readouterr()
+    call_command("feeds_import", str(out))
+    assert f"{out}:nvd-prepared.sqlite3: nvd: 8 created" in capsys.readouterr().out
+    assert stored() == from_files
+    record = FeedImport.objects.get()
+    assert (record.kind, record.file_name, record.created) == ("nvd", "nvd-prepared.sqlite3", 8)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_bundle_stores_what_the_files_store(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Outside a transaction: SQLite merges the attached file itself (PostgreSQL: the writer)."""
+    _same_as_the_files(tmp_path, capsys)
+
+
+@pytest.mark.django_db
+def test_a_bundle_stores_what_the_files_store_inside_a_transaction(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Inside a transaction SQLite attaches nothing: the rows go through the importer's writer."""
+    assert connection.in_atomic_block
+    _same_as_the_files(tmp_path, capsys)
+
+
+def _later_version(tmp_path: Path) -> Path:
+    """CVE-2022-2119 modified a day later: a new description, one range fewer."""
+    record = json.loads((CORPUS / "nvd/cve-records/CVE-2022-2119.json").read_text())
+    record["lastModified"] = "2030-01-01T00:00:00.000"
+    record["descriptions"][0]["value"] = "A later description."
+    nodes = record["configurations"][0]["nodes"]
+    nodes[0]["cpeMatch"] = nodes[0]["cpeMatch"][:1]
+    path = tmp_path / "later" / "CVE-2022-2119.json"
+    path.parent.mkdir()
+    path.write_text(json.dumps(record))
+    return path
+
+
+def _updates(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = bundle_of(tmp_path, NVD_FILES)
+    call_command("feeds_import", str(out))
+    before = snapshot(include_imports=False)
+    capsys.readouterr()
+    call_command("feeds_import", str(out))
+    assert "0 created, 0 updated, 8 unchanged" in capsys.readouterr().out
+    assert snapshot(include_imports=False) == before
+
+    later = bundle_of(tmp_path, [_later_version(tmp_path)], "later.tar.zst")
+    call_command("feeds_import", str(later))
+    assert "0 created, 1 updated, 0 unchanged" in capsys.readouterr().out
+    vuln = Vulnerability.objects.get(vuln_id="CVE-2022-2119")
+    assert vuln.description == "A later description."
+    # The same as importing the later file itself.
+    forget()
+    call_command("feeds_import", *map(str, NVD_FILES))
+    call_command("feeds_import", str(_later_version(tmp_path / "again")))
+    from_files = stored()
+    forget()
+    call_command("feeds_import", str(out))
+    call_command("feeds_import", str(later))
+    assert stored() == from_files
+
+
+@pytest.mark.django_db(transaction=True)
+def test_importing_again_changes_nothing_and_a_later_version_updates(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "again").mkdir()
+    _updates(tmp_path, capsys)
+
+
+@pytest.mark.django_db
+def test_updates_through_the_writer_inside_a_transaction(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "again").mkdir()
+    _updates(tmp_path, capsys)
+
+
+@pytest.mark.django_db
+def test_feeds_bundle_raw_carries_the_files_as_they_are(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "raw.tar.zst"
+    call_command("feeds_bundle", "--raw", str(out), str(NVD_FILES[0]))
+    call_command("feeds_import", str(out))
+    assert f"{out}:{NVD_FILES[0].name}: nvd: 1 created" in capsys.readouterr().out
+
+
+# --- hostile prepared files ---------------------------------------------------------------------
+
+
+def _prepared(tmp_path: Path) -> Path:
+    path = tmp_path / "prepared.sqlite3"
+    nvd_prepared.prepare([str(f) for f in NVD_FILES], str(path))
+    return path
+
+
+def _sql(*statements: str) -> Callable[[Path], None]:
+    def change(path: Path) -> None:
+        db = sqlite3.connect(path)
+        for statement in statements:
+            db.execute(statement)
+        db.commit()
+        db.close()
+
+    return change
+
+
+def _bytes(offset: int, data: bytes) -> Callable[[Path], None]:
+    def change(path: Path) -> None:
+        content = bytearray(path.read_bytes())
+        at = offset if offset >= 0 else len(content) + offset
+        content[at : at + len(data)] = data
+        path.write_bytes(bytes(content))
+
+    return change
+
+
+def _damaged(path: Path) -> None:
+    """Every page but the first (the schema) with a B-tree page type SQLite does not know."""
+    content = bytearray(path.read_bytes())
+    size = int.from_bytes(content[16:18], "big")
+    for start in range(size, len(content), size):
+        content[start] = 0x55
+    path.write_bytes(bytes(content))
+
+
+def _truncated(path: Path) -> None:
+    path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+
+
+HOSTILE: dict[str, tuple[Callable[[Path], None], str]] = {
+    "a trigger": (
+        _sql("CREATE TRIGGER t AFTER INSERT ON note BEGIN DELETE FROM record; END"),
+        "another schema",
+    ),
+    "a view": (_sql("CREATE VIEW v AS SELECT * FROM record"), "another schema"),
+    "an index": (_sql("CREATE INDEX i ON record (vuln_id)"), "another schema"),
+    "another column": (_sql("ALTER TABLE record ADD COLUMN x TEXT"), "another schema"),
+    "not a CVE id": (_sql("UPDATE record SET vuln_id = 'X-1' WHERE n = 0"), "vuln_id"),
+    "a date that is none": (
+        _sql("UPDATE record SET published = '2023-02-30 00:00:00' WHERE n = 0"),
+        "published",
+    ),
+    "a time with a zone": (
+        _sql("UPDATE record SET modified = '2023-02-03 00:00:00+09:00' WHERE n = 0"),
+        "modified",
+    ),
+    "a score out of range": (_sql("UPDATE record SET cvss3_score = 11 WHERE n = 0"), "cvss3"),
+    "a status too long": (
+        _sql("UPDATE record SET nvd_status = printf('%.40c', 'x') WHERE n = 0"),
+        "nvd_status",
+    ),
+    "CWEs of numbers": (_sql("UPDATE record SET cwes = '[1, 2]' WHERE n = 0"), "cwes"),
+    "CNA entries of another shape": (
+        _sql("""UPDATE record SET cna_affected = '[{"vendor": 1}]' WHERE n = 0"""),
+        "cna_affected",
+    ),
+    "configurations the matcher cannot read": (
+        _sql("""UPDATE configuration SET data = '[{"nodes": 5}]'"""),
+        "matcher cannot read",
+    ),
+    "configurations of no record": (
+        _sql("INSERT INTO configuration VALUES (9999, '[]')"),
+        "of no record",
+    ),
+    "a key of text": (_sql("UPDATE cpe_key SET key = 'k'"), "of another type"),
+    "keys of a record that is not there": (
+        # A record between the first and the last removed, its configurations and keys left.
+        _sql(
+            "DELETE FROM record WHERE n = (SELECT min(n) FROM cpe_key WHERE n > "
+            "(SELECT min(n) FROM record) AND n < (SELECT max(n) FROM record))",
+            "UPDATE meta SET value = (SELECT count(*) FROM record) WHERE name = 'records'",
+        ),
+        "of no record",
+    ),
+    "no score source": (_sql("UPDATE record SET score_source = NULL WHERE n = 0"), "score_source"),
+    "a description that is not UTF-8": (
+        _sql("UPDATE record SET description = CAST(X'41FF42' AS TEXT) WHERE n = 0"),
+        "not UTF-8",
+    ),
+    "a CVE twice": (
+        _sql(
+            "INSERT INTO record SELECT 9999, vuln_id, description, published, modified, "
+            "nvd_modified, nvd_status, cwes, cna_affected, cvss3_score, cvss3_vector, "
+            "cvss3_severity, cvss4_score, cvss4_vector, cvss4_severity, score_source "
+            "FROM record WHERE n = 0"
+        ),
+        "twice",
+    ),
+    "another key scheme": (
+        _sql(f"UPDATE meta SET value = '{NAME_KEY_SCHEME + 1}' WHERE name = 'name_key_scheme'"),  # noqa: S608
+        "computes CPE name keys differently",
+    ),
+    "another format": (_sql("UPDATE meta SET value = 'x' WHERE name = 'format'"), "version"),
+    "not SQLite": (_bytes(0, b"PK\x03\x04"), "not a SQLite file"),
+    "truncated": (_truncated, "refused"),
+    "damaged pages": (_damaged, "damaged|malformed"),
+}
+
+
+def _refuses(tmp_path: Path, name: str, *, stored_before: bool = True) -> None:
+    """Refused, and nothing stored. With ``stored_before`` one of the file's records is stored
+    already, so SQLite merges through its plan; without, every record is new."""
+    change, message = HOSTILE[name]
+    if stored_before:
+        call_command("feeds_import", str(NVD_FILES[0]))
+    path = _prepared(tmp_path)
+    change(path)
+    before = snapshot()
+    with pytest.raises(FeedRejected, match=message):
+        nvd_prepared.import_prepared(str(path), file_name="p", sha256="0" * 64)
+    assert snapshot() == before
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("name", list(HOSTILE))
+def test_a_hostile_prepared_file_is_refused_and_nothing_stored(tmp_path: Path, name: str) -> None:
+    _refuses(tmp_path, name)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "name",
+    ["a trigger", "a date that is none", "damaged pages", "keys of a record that is not there"],
+)
+def test_a_hostile_prepared_file_is_refused_inside_a_transaction(tmp_path: Path, name: str) -> None:
+    _refuses(tmp_path, name)
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("name", ["keys of a record that is not there", "not a CVE id"])
+def test_a_hostile_prepared_file_is_refused_on_a_first_load(tmp_path: Path, name: str) -> None:
+    """Nothing stored yet: SQLite copies the records without a plan, and the register's
+    foreign keys refuse keys of no record when the merge commits."""
+    _refuses(tmp_path, name, stored_before=False)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_file_is_read_with_its_schema_untrusted(tmp_path: Path) -> None:
+    """The checking connection does not trust the file's schema: SQLite runs no function a
+    view, trigger or default of the file names (before the schema check refuses those)."""
+    path = _prepared(tmp_path)
+    db = nvd_prepared._open_read_only(str(path))
+    assert db.execute("PRAGMA trusted_schema").fetchone()[0] == 0
+    db.close()
+
+
+def test_the_schema_check_is_built_from_the_model() -> None:
+    """Every Vulnerability field the NVD importer writes has a rule, so a new field cannot be
+    merged unchecked."""
+    checked = {column for column, _rule in nvd_prepared._column_rules()}
+    checked |= {column for column, _test in nvd_prepared._python_checks()}
+    assert checked >= {"vuln_id", *nvd_prepared.nvd._ROW_FIELDS}
