@@ -319,7 +319,8 @@ class _Checked:
     notes: list[str]
 
 
-def _ORPHANS() -> str:  # noqa: N802 - a message, translated when raised
+def _orphans() -> str:
+    """The refusal of configurations or keys of no record (translated when raised)."""
     return _("has configurations or CPE keys of no record, or of another type")
 
 
@@ -339,12 +340,6 @@ def _open_read_only(path: str) -> sqlite3.Connection:
 
 def _refused(what: str) -> FeedRejected:
     return FeedRejected(_("the prepared NVD file {what}; refused").format(what=what))
-
-
-def check(path: str) -> _Checked:
-    """Check the prepared file at ``path`` as the module docstring says; FeedRejected if not."""
-    check_schema(path)
-    return check_values(path)
 
 
 def check_schema(path: str) -> None:
@@ -487,7 +482,7 @@ def _check_rest(db: sqlite3.Connection) -> _Checked:
         ).fetchone()
     )
     if orphan is not None:
-        raise _refused(_ORPHANS())
+        raise _refused(_orphans())
     cursor = db.execute("SELECT n, data FROM configuration")
     while rows := cursor.fetchmany(_CHECK_ROWS):
         try:
@@ -554,7 +549,7 @@ def import_prepared(
                 # stored. The values' own verdict names it better.
                 verdict()
                 if "FOREIGN KEY" in str(exc):
-                    raise _refused(_ORPHANS()) from None
+                    raise _refused(_orphans()) from None
                 raise _refused(_("cannot be merged ({error})").format(error=exc)) from None
             finally:
                 connection.connection.execute("DETACH DATABASE prepared")
@@ -752,7 +747,7 @@ def _merge_in_sqlite(stats: ImportStats) -> None:
             "WHERE NOT EXISTS (SELECT 1 FROM temp.nvd_plan AS q WHERE q.n = k.n) LIMIT 1"
         )
         if cursor.fetchone() is not None:
-            raise _refused(_ORPHANS())
+            raise _refused(_orphans())
         cursor.execute("SELECT state, count(*) FROM temp.nvd_plan GROUP BY state")
         counts = dict(cursor.fetchall())
         stats.created += counts.get(0, 0)
@@ -854,7 +849,7 @@ def _index_of(index: dict[int, int], n: int) -> int:
     """The batch index of record ``n``; a configuration or key of no record is refused."""
     found = index.get(n)
     if found is None:
-        raise _refused(_ORPHANS())
+        raise _refused(_orphans())
     return found
 
 
@@ -878,4 +873,11 @@ def _value(kind: str, value: Any, prep: nvd._Prepare) -> Any:
     return value
 
 
-__all__ = ["MEMBER_FORMAT", "PREPARED_NAME", "check", "import_prepared", "prepare"]
+__all__ = [
+    "MEMBER_FORMAT",
+    "PREPARED_NAME",
+    "check_schema",
+    "check_values",
+    "import_prepared",
+    "prepare",
+]
