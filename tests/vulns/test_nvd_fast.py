@@ -113,6 +113,16 @@ def test_a_record_repeated_in_a_file_is_stored_once_as_its_last_version(tmp_path
     assert Vulnerability.objects.get(vuln_id=first["id"]).description == ""
 
 
+def test_a_record_repeated_in_a_file_keeps_its_latest_version(tmp_path: Path) -> None:
+    """An older copy after it, or one as old, does not replace it (as between files)."""
+    first = _records()[0]
+    older = dict(first, lastModified="2001-01-01T00:00:00", descriptions=[])
+    as_old = dict(first, descriptions=[])
+    stats = import_path(str(_write(tmp_path / "thrice.json", [first, older, as_old])))
+    assert stats.created == 1
+    assert Vulnerability.objects.get(vuln_id=first["id"]).description
+
+
 def test_the_forked_parser_stores_what_the_parser_in_process_stores(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

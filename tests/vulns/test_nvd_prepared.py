@@ -83,6 +83,32 @@ def test_a_bundle_stores_what_the_files_store_inside_a_transaction(
     _same_as_the_files(tmp_path, capsys)
 
 
+@pytest.mark.django_db(transaction=True)
+def test_a_cve_repeated_keeps_the_same_version_as_the_files_do(tmp_path: Path) -> None:
+    """Within a file and across files: the latest lastModified, the first of equal ones."""
+    record = json.loads((CORPUS / "nvd/cve-records/CVE-2022-2119.json").read_text())
+    copies = [
+        dict(record, descriptions=[{"lang": "en", "value": text}], lastModified=when)
+        for text, when in [
+            ("first", "2024-01-01T00:00:00.000"),
+            ("older", "2023-01-01T00:00:00.000"),
+            ("as old", "2024-01-01T00:00:00.000"),
+        ]
+    ]
+    files = []
+    for name, entries in [("a.json", copies), ("b.json", [dict(copies[2], id=record["id"])])]:
+        path = tmp_path / name
+        body = {"format": "NVD_CVE", "vulnerabilities": [{"cve": c} for c in entries]}
+        path.write_text(json.dumps(body))
+        files.append(path)
+    call_command("feeds_import", *map(str, files))
+    from_files = stored()
+    assert from_files["vulnerabilities"]["CVE-2022-2119"]["description"] == "first"
+    forget()
+    call_command("feeds_import", str(bundle_of(tmp_path, files)))
+    assert stored() == from_files
+
+
 def _later_version(tmp_path: Path) -> Path:
     """CVE-2022-2119 modified a day later: a new description, one range fewer."""
     record = json.loads((CORPUS / "nvd/cve-records/CVE-2022-2119.json").read_text())
@@ -186,6 +212,24 @@ def _damaged(path: Path) -> None:
     path.write_bytes(bytes(content))
 
 
+def _utf16(path: Path) -> None:
+    """The same tables and rows in a file whose text encoding is UTF-16."""
+    copy = path.with_suffix(".utf16")
+    source, target = sqlite3.connect(path), sqlite3.connect(copy)
+    target.execute("PRAGMA encoding = 'UTF-16le'")
+    for (sql,) in source.execute("SELECT sql FROM sqlite_schema WHERE type = 'table'"):
+        target.execute(sql)
+    for table in ("meta", "record", "configuration", "cpe_key", "skipped", "note"):
+        rows = source.execute(f"SELECT * FROM {table}").fetchall()  # noqa: S608
+        if rows:
+            marks = ", ".join("?" * len(rows[0]))
+            target.executemany(f"INSERT INTO {table} VALUES ({marks})", rows)  # noqa: S608
+    target.commit()
+    source.close()
+    target.close()
+    copy.replace(path)
+
+
 def _truncated(path: Path) -> None:
     path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
 
@@ -219,7 +263,7 @@ HOSTILE: dict[str, tuple[Callable[[Path], None], str]] = {
     ),
     "configurations the matcher cannot read": (
         _sql("""UPDATE configuration SET data = '[{"nodes": 5}]'"""),
-        "matcher cannot read",
+        "importer does not write",
     ),
     "configurations of no record": (
         _sql("INSERT INTO configuration VALUES (9999, '[]')"),
@@ -236,6 +280,10 @@ HOSTILE: dict[str, tuple[Callable[[Path], None], str]] = {
         "of no record",
     ),
     "no score source": (_sql("UPDATE record SET score_source = NULL WHERE n = 0"), "score_source"),
+    "a NUL in a description": (
+        _sql("UPDATE record SET description = description || char(0) WHERE n = 0"),
+        "NUL",
+    ),
     "a description that is not UTF-8": (
         _sql("UPDATE record SET description = CAST(X'41FF42' AS TEXT) WHERE n = 0"),
         "not UTF-8",
@@ -249,6 +297,53 @@ HOSTILE: dict[str, tuple[Callable[[Path], None], str]] = {
         ),
         "twice",
     ),
+    "year zero": (
+        _sql("UPDATE record SET published = '0000-01-01 00:00:00' WHERE n = 0"),
+        "published",
+    ),
+    "a time with a letter": (
+        _sql(
+            "UPDATE record SET modified = '2024-01-02 03:04:06.12345z', "
+            "nvd_modified = '2024-01-02 03:04:06.12345z' WHERE n = 0"
+        ),
+        "modified",
+    ),
+    "no modified date": (
+        _sql("UPDATE record SET modified = NULL, nvd_modified = NULL WHERE n = 0"),
+        "modified",
+    ),
+    "a NUL in a status": (
+        _sql("UPDATE record SET nvd_status = 'Analyzed' || char(0) || printf('%.40c', 'x')"),
+        "NUL",
+    ),
+    "a NUL in an id": (
+        _sql("UPDATE record SET vuln_id = vuln_id || char(0) || '<b>' WHERE n = 0"),
+        "NUL",
+    ),
+    "a status that is not UTF-8 beside a NULL score": (
+        _sql("UPDATE record SET nvd_status = CAST(X'41FF42' AS TEXT), cvss4_score = NULL"),
+        "not UTF-8",
+    ),
+    "scores without a source": (
+        _sql("UPDATE record SET score_source = '' WHERE cvss3_score IS NOT NULL"),
+        "score_source",
+    ),
+    "a huge record number": (
+        _sql(f"UPDATE record SET n = {1 << 62} WHERE n = 0"),  # noqa: S608
+        "value of n |of no record",
+    ),
+    "configurations naming their source": (
+        _sql(
+            """UPDATE configuration SET data = '[{"nodes":[{"cpeMatch":[{"criteria":"""
+            """"cpe:2.3:a:x:y:*:*:*:*:*:*:*:*"}]}],"source":"VEX"}]'"""
+        ),
+        "importer does not write",
+    ),
+    "an empty configuration": (
+        _sql("""UPDATE configuration SET data = '[{"operator":"AND"}]'"""),
+        "importer does not write",
+    ),
+    "a UTF-16 file": (_utf16, "another schema"),
     "another key scheme": (
         _sql(f"UPDATE meta SET value = '{NAME_KEY_SCHEME + 1}' WHERE name = 'name_key_scheme'"),  # noqa: S608
         "computes CPE name keys differently",

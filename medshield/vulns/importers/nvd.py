@@ -53,6 +53,7 @@ from medshield.vulns.importers.base import (
     cvss3_from_vector,
     cvss4_from_vector,
     decimal_score,
+    die_with_parent,
     parse_datetime,
     severity_of,
     text,
@@ -502,6 +503,7 @@ def _use_worker(feed: FeedFile) -> bool:
 
 def _worker(feed: FeedFile, wrapped: bool, send: Any, language: str) -> None:
     """The forked parser: sends each batch, then ("done",), or why it stopped."""
+    die_with_parent()
     gc.disable()  # short-lived, and its data has no cycles
     translation.activate(language)
     encode = msgspec.msgpack.Encoder().encode
@@ -898,8 +900,13 @@ class _Writer:
         stats: ImportStats,
     ) -> None:
         """Records some of which are stored already, or repeated, or for PostgreSQL."""
-        # The last of a CVE repeated in a batch wins, as a later record of the file would.
-        wanted = {record[0]: record for record in records}
+        # A CVE repeated in a batch: its latest version wins (the first of equal ones), as it
+        # does between batches and files (and in nvd_prepared).
+        wanted: dict[str, Parsed] = {}
+        for record in records:
+            seen = wanted.get(record[0])
+            if seen is None or seen[1] < record[1]:
+                wanted[record[0]] = record
         fresh: list[Parsed] = []
         older: list[tuple[int, Parsed]] = []
         for vuln_id, record in wanted.items():

@@ -49,10 +49,15 @@ from django.db import DatabaseError, connection, transaction
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from medshield.matching.loaders import stored_nvd_configurations
 from medshield.matching.names import NAME_KEY_SCHEME
-from medshield.vulns.importers import nvd
-from medshield.vulns.importers.base import FeedFile, FeedRejected, ImportStats, Progress
+from medshield.vulns.importers import nvd, nvd_read
+from medshield.vulns.importers.base import (
+    FeedFile,
+    FeedRejected,
+    ImportStats,
+    Progress,
+    die_with_parent,
+)
 from medshield.vulns.importers.nvd_read import MAX_VALUE
 from medshield.vulns.models import CpeKey, FeedImport, NvdConfigurations, Vulnerability
 
@@ -206,69 +211,55 @@ def prepare(paths: list[str], out: str, progress: Progress | None = None) -> Pre
 
 # --- checking (the closed network) -------------------------------------------------------------
 
-#: fields whose values are checked in Python (msgspec decodes into types, faster than
-#: SQLite's JSON functions)
-_IN_PYTHON = ("JSONField",)
-
 
 def _column_rules() -> list[tuple[str, str]]:
     """(column, SQL condition every row of ``record`` must meet), from the model's fields.
 
-    They are combined with AND, the whole made false where it is NULL (a NULL value).
+    They are combined with AND, the whole made false where it is NULL (a NULL value). SQLite's
+    lengths and patterns stop at a NUL character: text holding one is refused in Python
+    (_check_text, _check_records).
     """
     meta = Vulnerability._meta
     rules = [
-        ("n", "typeof(n) = 'integer' AND n >= 0"),
+        ("n", f"typeof(n) = 'integer' AND n >= 0 AND n < {_MAX_N}"),
         (
             "vuln_id",
-            "typeof(vuln_id) = 'text' AND vuln_id GLOB 'CVE-[0-9][0-9][0-9][0-9]-[0-9][0-9][0-9]"
-            "[0-9]*' AND substr(vuln_id, 10) NOT GLOB '*[^0-9]*' "
-            f"AND length(vuln_id) <= {meta.get_field('vuln_id').max_length}",
+            "typeof(vuln_id) = 'text' AND vuln_id GLOB "
+            "'CVE-[0-9][0-9][0-9][0-9]-[0-9][0-9][0-9][0-9]*' AND substr(vuln_id, 10) NOT GLOB "
+            f"'*[^0-9]*' AND length(vuln_id) <= {meta.get_field('vuln_id').max_length}",
         ),
     ]
     for name in nvd._ROW_FIELDS:
         model_field = meta.get_field(name)
         kind = model_field.get_internal_type()
-        if kind in _IN_PYTHON:
-            continue  # checked in Python, see _python_checks
         if kind == "DateTimeField":
-            # The importer writes NVD's lastModified into both modified and nvd_modified: the
-            # one costly rule checks both.
-            rule = "nvd_modified = modified" if name == "nvd_modified" else _datetime_rule(name)
+            # Their form is checked in Python (_python_checks). The importer writes NVD's
+            # lastModified into both modified and nvd_modified, so one check reads both.
+            rule = f"typeof({name}) = 'text'"
+            if name == "nvd_modified":
+                rule += " AND nvd_modified = modified"
         elif kind == "DecimalField":
             rule = (
                 f"typeof({name}) IN ('integer', 'real') AND {name} BETWEEN 0 AND 10 "
                 f"AND round({name}, 1) = {name}"
             )
-        else:
+        else:  # text, and JSON (whose content is checked in Python)
             limit = model_field.max_length or MAX_VALUE
             rule = f"typeof({name}) = 'text' AND length({name}) <= {limit}"
-        if model_field.null:
+        if model_field.null and name not in _NOT_NULL:
             rule = f"{name} IS NULL OR ({rule})"
         rules.append((name, rule))
-    rules.append(("score_source", "score_source IN ('nvd', '')"))
+    scores = " AND ".join(
+        f"{c} IS NULL" if c.endswith("score") else f"{c} = ''" for c in nvd._SCORE_FIELDS
+    )
+    rules.append(("score_source", f"score_source = 'nvd' OR (score_source = '' AND {scores})"))
     return rules
 
 
-def _datetime_rule(x: str) -> str:
-    """A datetime as Django stores it on SQLite: naive, to the second or the microsecond
-    (``2024-01-02 03:04:05.678000``), and a real one (not 2023-02-29 or 24:00).
-
-    julianday() reads the digits and the ranges of each part; the day of the month is
-    compared with the month's length here, as julianday() takes 2024-02-31 for March 2.
-    """
-    year = f"CAST(substr({x}, 1, 4) AS INTEGER)"
-    leap = f"{year} % 4 = 0 AND ({year} % 100 <> 0 OR {year} % 400 = 0)"
-    return (
-        f"typeof({x}) = 'text' AND length({x}) IN (19, 26) AND substr({x}, 5, 1) = '-' "
-        f"AND substr({x}, 8, 1) = '-' AND substr({x}, 11, 1) = ' ' AND substr({x}, 14, 1) = ':' "
-        f"AND substr({x}, 17, 1) = ':' AND (length({x}) = 19 OR substr({x}, 20, 1) = '.') "
-        f"AND substr({x}, 12, 2) < '24' AND julianday({x}) IS NOT NULL "
-        f"AND substr({x}, 9, 2) <= CASE substr({x}, 6, 2) "
-        f"WHEN '02' THEN CASE WHEN {leap} THEN '29' ELSE '28' END "
-        f"WHEN '04' THEN '30' WHEN '06' THEN '30' WHEN '09' THEN '30' WHEN '11' THEN '30' "
-        f"ELSE '31' END"
-    )
+#: nullable fields the importer always sets
+_NOT_NULL = ("modified", "nvd_modified")
+#: the largest record number (ids of new records are the register's next id plus it)
+_MAX_N = 1 << 40
 
 
 class _CnaEntry(msgspec.Struct, forbid_unknown_fields=True):
@@ -299,15 +290,32 @@ def _json_of(decoder: Any) -> Callable[[tuple[Any, ...]], bool]:
     return test
 
 
+def _datetimes(values: tuple[Any, ...]) -> bool:
+    """Whether every value is a datetime as Django stores it on SQLite (naive, to the second
+    or the microsecond: ``2024-01-02 03:04:05.678000``), or None.
+
+    Parsed and written back by C code over the whole column: a value is in that form, and a
+    date Python can hold (year 1 on, no February 30), when ``str(fromisoformat(value))``
+    gives it back.
+    """
+    texts = [value for value in values if value is not None]
+    try:
+        return list(map(str, map(datetime.datetime.fromisoformat, texts))) == texts
+    except (TypeError, ValueError):
+        return False
+
+
 def _python_checks() -> list[tuple[str, Callable[[tuple[Any, ...]], bool]]]:
-    """(column, test of a column of values) checked in Python: JSON, decoded into the types
-    the importer writes (a CWE list of strings, CNA entries of the matcher's shape)."""
+    """(column, test of a column of values) checked in Python: datetimes (nvd_modified is
+    modified, see _column_rules), and JSON decoded into the types the importer writes (a CWE
+    list of strings, CNA entries of the matcher's shape)."""
     meta = Vulnerability._meta
     checks: list[tuple[str, Callable[[tuple[Any, ...]], bool]]] = []
     for name in nvd._ROW_FIELDS:
-        model_field = meta.get_field(name)
-        kind = model_field.get_internal_type()
-        if kind == "JSONField":
+        kind = meta.get_field(name).get_internal_type()
+        if kind == "DateTimeField" and name != "nvd_modified":
+            checks.append((name, _datetimes))
+        elif kind == "JSONField":
             checks.append((name, _json_of(_JSON_TYPES[name])))
     return checks
 
@@ -374,6 +382,9 @@ def _reading(path: str) -> Iterator[sqlite3.Connection]:
 
 
 def _check_schema(db: sqlite3.Connection) -> None:
+    if db.execute("PRAGMA encoding").fetchone()[0] != "UTF-8":
+        # The register is UTF-8, and SQLite attaches no file of another text encoding.
+        raise _refused(_("has another schema than this medshield writes"))
     entries = db.execute("SELECT type, name, tbl_name, sql FROM sqlite_schema").fetchall()
     if {(kind, name, table) for kind, name, table, _sql in entries} != _SCHEMA_ENTRIES or {
         sql for _kind, _name, _table, sql in entries if sql is not None
@@ -406,6 +417,8 @@ def _check_records(db: sqlite3.Connection) -> None:
     cursor = db.execute(query)
     while rows := cursor.fetchmany(_CHECK_ROWS):
         columns = list(zip(*rows, strict=True))
+        if "\0" in "".join(columns[1]):
+            raise _refused(_("has text with a NUL character"))
         if 0 in columns[2]:
             n, vuln_id = rows[columns[2].index(0)][:2]
             row = db.execute(
@@ -431,25 +444,63 @@ def _check_text(db: sqlite3.Connection) -> None:
     chunk, which the sqlite3 module decodes. Values are lines apart, so that no two can make
     one character."""
     read = {"n", "vuln_id", "description"} | {name for name, _test in _python_checks()}
-    # A NULL (which the register's NOT NULL refuses at the merge) leaves its row out here.
-    short = " || char(10) || ".join(c for c in _RECORD_COLUMNS if c not in read)
+    short = " || char(10) || ".join(f"coalesce({c}, '')" for c in _RECORD_COLUMNS if c not in read)
     try:
         cursor = db.execute("SELECT CAST(description AS BLOB) FROM record")
         while rows := cursor.fetchmany(_CHECK_ROWS):
-            b"\n".join([row[0] for row in rows]).decode("utf-8")
-        highest = db.execute("SELECT max(n) FROM record").fetchone()[0] or 0
-        for start in range(0, highest + 1, _CHECK_ROWS):
-            db.execute(
-                f"SELECT group_concat({short}, char(10)) FROM record "  # noqa: S608
-                "WHERE n >= ? AND n < ?",
-                [start, start + _CHECK_ROWS],
+            joined = b"\n".join([row[0] or b"" for row in rows])
+            joined.decode("utf-8")
+            if b"\0" in joined:
+                raise _refused(_("has text with a NUL character"))
+        last = -1
+        while True:
+            last, text = db.execute(
+                f"SELECT max(n), group_concat(line, char(10)) FROM (SELECT n, {short} AS line "  # noqa: S608
+                f"FROM record WHERE n > ? ORDER BY n LIMIT {_CHECK_ROWS})",
+                [last],
             ).fetchone()
+            if last is None:
+                break
+            if "\0" in text:
+                raise _refused(_("has text with a NUL character"))
     except (UnicodeDecodeError, TypeError):
         raise _refused(_("has text that is not UTF-8")) from None
     except sqlite3.OperationalError as exc:
         if "UTF-8" not in str(exc):
             raise
         raise _refused(_("has text that is not UTF-8")) from None
+
+
+_CONFIGURATIONS = msgspec.json.Decoder(list[nvd_read.Configuration])
+
+
+def _configurations_problem(data: str) -> str:
+    """What is wrong with a record's stored configurations, or "" when they are exactly what
+    the importer writes (nvd._applicability): NVD's shape re-encoded by the importer's own
+    types (so no field the matcher would read other than NVD's own), with no configuration or
+    node left empty, operators AND or OR, and every entry a CPE 2.3 name."""
+    try:
+        configurations = _CONFIGURATIONS.decode(data)
+    except (msgspec.ValidationError, msgspec.DecodeError) as exc:
+        return str(exc)
+    if nvd._ENCODE(configurations) != data.encode():
+        return "not in the importer's form"
+    for config in configurations:
+        if not config.nodes or config.operator not in nvd._OPERATORS:
+            return "an empty configuration or another operator"
+        for node in config.nodes:
+            if not node.cpeMatch or node.operator not in nvd._OPERATORS:
+                return "an empty node or another operator"
+            for match in node.cpeMatch:
+                criteria = match.criteria
+                if (
+                    not criteria.startswith("cpe:2.3:")
+                    or len(criteria) > 400
+                    or criteria.count(":") < 5
+                    or ("\\" in criteria and len(nvd._CPE_SPLIT.split(criteria, 5)) < 6)
+                ):
+                    return f"{criteria[:80]!r} is not a CPE 2.3 name"
+    return ""
 
 
 def _check_rest(db: sqlite3.Connection) -> _Checked:
@@ -485,18 +536,14 @@ def _check_rest(db: sqlite3.Connection) -> _Checked:
         raise _refused(_orphans())
     cursor = db.execute("SELECT n, data FROM configuration")
     while rows := cursor.fetchmany(_CHECK_ROWS):
-        try:
-            all(map(stored_nvd_configurations, [data for _n, data in rows]))
-        except (msgspec.ValidationError, msgspec.DecodeError):
-            for n, data in rows:  # which one, to name it
-                try:
-                    stored_nvd_configurations(data)
-                except (msgspec.ValidationError, msgspec.DecodeError) as exc:
-                    raise _refused(
-                        _(
-                            "has configurations the matcher cannot read (record {n}: {error})"
-                        ).format(n=n, error=str(exc)[:200])
-                    ) from None
+        for n, data in rows:
+            problem = _configurations_problem(data)
+            if problem:
+                raise _refused(
+                    _(
+                        "has configurations the importer does not write (record {n}: {error})"
+                    ).format(n=n, error=problem[:200])
+                )
     skipped = db.execute(
         "SELECT vuln_id, reason FROM skipped LIMIT ?", [_MAX_SKIPPED + 1]
     ).fetchall()
@@ -537,7 +584,10 @@ def import_prepared(
         # The values are checked on the other core while SQLite merges; the transaction is
         # committed only once they passed.
         with _values_checked(path) as verdict:
-            _attach(path)
+            try:
+                _attach(path)
+            except sqlite3.Error as exc:
+                raise _refused(_("cannot be opened ({error})").format(error=exc)) from None
             try:
                 with transaction.atomic(), nvd._page_cache(_MERGE_CACHE_KIB):
                     _merge_in_sqlite(stats)
@@ -554,14 +604,17 @@ def import_prepared(
             finally:
                 connection.connection.execute("DETACH DATABASE prepared")
     _noted(stats, check_values(path))
-    with transaction.atomic():
-        writer = nvd._Writer()
-        try:
-            for batch in _batches(path):
+    try:
+        with transaction.atomic(), contextlib.closing(_batches(path)) as batches:
+            writer = nvd._Writer()
+            for batch in batches:
                 writer.write(batch, stats)
-        except (sqlite3.Error, UnicodeDecodeError) as exc:
-            raise _refused(_("is damaged ({error})").format(error=str(exc)[:300])) from None
-        return _record(stats, file_name, sha256, path, started, user, user_name)
+            return _record(stats, file_name, sha256, path, started, user, user_name)
+    except (sqlite3.Error, UnicodeDecodeError) as exc:
+        raise _refused(_("is damaged ({error})").format(error=str(exc)[:300])) from None
+    except (DatabaseError, ValueError) as exc:
+        # A value the register refuses (PostgreSQL: a NUL in text): nothing was stored.
+        raise _refused(_("cannot be merged ({error})").format(error=str(exc)[:300])) from None
 
 
 def _noted(stats: ImportStats, checked: _Checked) -> None:
@@ -596,7 +649,7 @@ def _values_checked(path: str) -> Iterator[Callable[[], _Checked]]:
 
     def wait() -> _Checked:
         if not verdict:
-            verdict.append(_gather([receive for _process, receive in children]))
+            verdict.append(_gather(children))
         if isinstance(verdict[0], Exception):
             raise verdict[0]
         return verdict[0]
@@ -612,10 +665,14 @@ def _values_checked(path: str) -> Iterator[Callable[[], _Checked]]:
                 process.join()
 
 
-def _gather(pipes: list[Any]) -> _Checked | Exception:
-    """The parts' verdicts put together: the checked file, or the error to raise."""
+def _gather(children: list[tuple[Any, Any]]) -> _Checked | Exception:
+    """The parts' verdicts put together: the checked file, or the error to raise. A part that
+    ended without one (killed) is an error, not a wait for ever."""
     found = None
-    for receive in pipes:
+    for process, receive in children:
+        while not receive.poll(0.5):
+            if not process.is_alive() and not receive.poll(0):
+                return RuntimeError("the check of the prepared NVD file ended early")
         try:
             kind, payload = msgspec.msgpack.decode(receive.recv_bytes())
         except EOFError:
@@ -635,6 +692,7 @@ def _gather(pipes: list[Any]) -> _Checked | Exception:
 def _check_in_child(
     part: Callable[[sqlite3.Connection], _Checked | None], path: str, send: Any, language: str
 ) -> None:
+    die_with_parent()
     translation.activate(language)
     encode = msgspec.msgpack.encode
     try:
