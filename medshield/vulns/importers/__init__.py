@@ -25,6 +25,7 @@ from medshield.vulns.importers.base import (
     FeedRejected,
     ImportStats,
     Progress,
+    record_import,
 )
 from medshield.vulns.importers.csaf import import_csaf
 from medshield.vulns.importers.epss import import_epss
@@ -190,18 +191,13 @@ def import_path(
         )
     with FeedFile(path, max_inflated=max_inflated) as feed, transaction.atomic():
         stats = IMPORTERS[detected](feed, sha256, extra, progress)
-        return FeedImport.objects.create(
-            kind=detected,
-            file_name=(file_name or path)[-300:],
+        return record_import(
+            detected,
+            stats,
+            file_name=file_name or path,
             sha256=sha256,
             size=feed.size,
             started=started,
-            finished=timezone.now(),
-            created=stats.created,
-            updated=stats.updated,
-            unchanged=stats.unchanged,
-            refused=stats.refused,
-            notes="\n".join(stats.notes),
             user=user,
-            user_name=user_name[:150],
+            user_name=user_name,
         )

@@ -22,9 +22,10 @@ from decimal import Decimal, InvalidOperation
 from typing import IO, Any
 
 from django.conf import settings
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from medshield.vulns.models import Vulnerability
+from medshield.vulns.models import FeedImport, Vulnerability
 
 #: rows per bulk statement
 BATCH = 500
@@ -87,6 +88,35 @@ class ImportStats:
         self.refused += 1
         if len(self.notes) < 100:
             self.notes.append(f"{record}: {reason}")
+
+
+def record_import(
+    kind: str,
+    stats: ImportStats,
+    *,
+    file_name: str,
+    sha256: str,
+    size: int,
+    started: datetime.datetime,
+    user: Any = None,
+    user_name: str = "",
+) -> FeedImport:
+    """The record of an import that succeeded (inside its transaction)."""
+    return FeedImport.objects.create(
+        kind=kind,
+        file_name=file_name[-300:],
+        sha256=sha256,
+        size=size,
+        started=started,
+        finished=timezone.now(),
+        created=stats.created,
+        updated=stats.updated,
+        unchanged=stats.unchanged,
+        refused=stats.refused,
+        notes="\n".join(stats.notes),
+        user=user,
+        user_name=user_name[:150],
+    )
 
 
 class _CountingReader(io.RawIOBase):

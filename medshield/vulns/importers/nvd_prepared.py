@@ -57,6 +57,7 @@ from medshield.vulns.importers.base import (
     ImportStats,
     Progress,
     die_with_parent,
+    record_import,
 )
 from medshield.vulns.importers.nvd_read import MAX_VALUE
 from medshield.vulns.models import CpeKey, FeedImport, NvdConfigurations, Vulnerability
@@ -719,20 +720,15 @@ def _record(
 ) -> FeedImport:
     if not stats.created and not stats.updated and not stats.unchanged and not stats.refused:
         raise FeedRejected(_("the prepared NVD file holds no CVE records"))
-    return FeedImport.objects.create(
-        kind="nvd",
-        file_name=file_name[-300:],
+    return record_import(
+        "nvd",
+        stats,
+        file_name=file_name,
         sha256=sha256,
         size=os.path.getsize(path),
         started=started,
-        finished=timezone.now(),
-        created=stats.created,
-        updated=stats.updated,
-        unchanged=stats.unchanged,
-        refused=stats.refused,
-        notes="\n".join(stats.notes),
         user=user,
-        user_name=user_name[:150],
+        user_name=user_name,
     )
 
 

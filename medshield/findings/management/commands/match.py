@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import sys
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from medshield.assets.models import Asset
+from medshield.core.progress import Bar
 from medshield.findings import service
 
 
@@ -30,7 +30,8 @@ class Command(BaseCommand):
         parser.add_argument("--quiet", action="store_true", help="no progress bar")
 
     def handle(self, *args: Any, **opts: Any) -> None:
-        progress = None if opts["quiet"] else self._progress()
+        bar = Bar("matching")
+        progress = None if opts["quiet"] else bar.report
         if opts["assets"] and opts["vulns"]:
             raise CommandError("give --assets or --vulns, not both", returncode=2)
         if opts["assets"]:
@@ -53,21 +54,5 @@ class Command(BaseCommand):
             stats = service.rematch_vulnerabilities(ids, progress=progress)
         else:
             stats = service.match_all(progress=progress)
-        if progress is not None and getattr(self, "_bar_shown", False):
-            sys.stderr.write("\n")
+        bar.end()
         self.stdout.write(stats.summary())
-
-    def _progress(self) -> Any:
-        if not (hasattr(sys.stderr, "isatty") and sys.stderr.isatty()):
-            return None
-
-        def report(done: int, total: int) -> None:
-            width = 30
-            filled = width * done // total if total else width
-            sys.stderr.write(
-                f"\rmatching [{'#' * filled}{'.' * (width - filled)}] {done}/{total}  "
-            )
-            sys.stderr.flush()
-            self._bar_shown = True
-
-        return report

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import sys
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from medshield.core.progress import Bar, megabytes
 from medshield.vulns.bundle import write_bundle
 from medshield.vulns.importers import FeedRejected
 
@@ -32,38 +32,18 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **opts: Any) -> None:
+        bar = Bar("preparing NVD records", megabytes)
         try:
             manifest = write_bundle(
-                opts["out"], opts["files"], raw=opts["raw"], progress=self._progress()
+                opts["out"], opts["files"], raw=opts["raw"], progress=bar.report
             )
         except FeedRejected as exc:
             raise CommandError(f"not bundled: {exc}", returncode=1) from None
         except OSError as exc:
             raise CommandError(f"not bundled: {exc}", returncode=1) from None
-        self._end_progress()
+        bar.end()
         for entry in manifest["files"]:
             self.stdout.write(f"{entry['name']}: {entry['format']}, {entry['size']} bytes")
             for source in entry.get("sources", []):
                 self.stdout.write(f"  from {source['name']}: {source['size']} bytes")
         self.stdout.write(f"{opts['out']}: {len(manifest['files'])} file(s)")
-
-    def _progress(self) -> Any:
-        self._bar_shown = False
-        if not (hasattr(sys.stderr, "isatty") and sys.stderr.isatty()):
-            return None
-
-        def report(done: int, total: int) -> None:
-            width = 30
-            filled = width * done // total if total else width
-            sys.stderr.write(
-                f"\rpreparing NVD records [{'#' * filled}{'.' * (width - filled)}] "
-                f"{done >> 20}/{total >> 20} MB of a file  "
-            )
-            sys.stderr.flush()
-            self._bar_shown = True
-
-        return report
-
-    def _end_progress(self) -> None:
-        if getattr(self, "_bar_shown", False):
-            sys.stderr.write("\n")

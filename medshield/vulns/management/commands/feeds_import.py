@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import getpass
 import os
-import sys
 from typing import Any
 
 from django.contrib.auth import get_user_model
@@ -13,6 +12,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from medshield.audit.log import cli_username
 from medshield.audit.log import record as audit_record
 from medshield.audit.models import AuditAction
+from medshield.core.progress import Bar, megabytes
 from medshield.vulns.bundle import import_bundle, is_bundle
 from medshield.vulns.importers import FORMATS, FeedRejected, import_path
 from medshield.vulns.models import FeedImport
@@ -44,6 +44,7 @@ class Command(BaseCommand):
         parser.add_argument("--user", metavar="NAME", help="login the imports are recorded under")
 
     def handle(self, *args: Any, **opts: Any) -> None:
+        self._bar = Bar("")
         user = None
         user_name = ""
         if opts["user"]:
@@ -67,10 +68,10 @@ class Command(BaseCommand):
                     fmt=opts["format"],
                     user=user,
                     user_name=user_name,
-                    progress=self._progress(path),
+                    progress=self._start_bar(path),
                 )
             except FeedRejected as exc:
-                self._end_progress()
+                self._bar.end()
                 handled = self._sbom_or_vex(path, user_name) if opts["format"] == "auto" else None
                 if handled is None:
                     refused += 1
@@ -79,11 +80,11 @@ class Command(BaseCommand):
                     refused += 1
                 continue
             except OSError as exc:
-                self._end_progress()
+                self._bar.end()
                 refused += 1
                 self.stderr.write(f"{path}: cannot be read: {exc.strerror or exc}")
                 continue
-            self._end_progress()
+            self._bar.end()
             self._summary(path, record)
         if refused:
             raise CommandError(f"{refused} file(s) refused; the others were imported", returncode=1)
@@ -165,25 +166,6 @@ class Command(BaseCommand):
             self.stderr.write(f"{path}: bundle refused: {exc}")
         return refused
 
-    def _progress(self, path: str) -> Any:
-        tty = hasattr(sys.stderr, "isatty") and sys.stderr.isatty()
-        self._bar_shown = False
-        if not tty:
-            return None
-
-        def report(done: int, total: int) -> None:
-            width = 30
-            filled = width * done // total if total else width
-            sys.stderr.write(
-                f"\r{path[-40:]:<40} [{'#' * filled}{'.' * (width - filled)}] "
-                f"{done >> 20}/{total >> 20} MB  "
-            )
-            sys.stderr.flush()
-            self._bar_shown = True
-
-        return report
-
-    def _end_progress(self) -> None:
-        if getattr(self, "_bar_shown", False):
-            sys.stderr.write("\n")
-            self._bar_shown = False
+    def _start_bar(self, path: str) -> Any:
+        self._bar = Bar(f"{path[-40:]:<40}", megabytes)
+        return self._bar.report
