@@ -74,6 +74,27 @@ def test_a_bundle_stores_what_the_files_store(
     _same_as_the_files(tmp_path, capsys)
 
 
+@pytest.mark.django_db(transaction=True)
+def test_a_first_load_leaves_the_schema_as_it_was(tmp_path: Path) -> None:
+    """On SQLite the CPE key indexes are built after the rows of a first load: the same
+    indexes come back, and the register's CHECK constraints are on again afterwards."""
+    if connection.vendor != "sqlite":
+        pytest.skip("SQLite merges the attached file only on SQLite")
+
+    def schema() -> list[tuple[str, str]]:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT name, sql FROM sqlite_master ORDER BY name")
+            return cursor.fetchall()
+
+    before = schema()
+    call_command("feeds_import", str(bundle_of(tmp_path, NVD_FILES)))
+    assert CpeKey.objects.exists()
+    assert schema() == before
+    with connection.cursor() as cursor:
+        cursor.execute("PRAGMA ignore_check_constraints")
+        assert cursor.fetchone()[0] == 0
+
+
 @pytest.mark.django_db
 def test_a_bundle_stores_what_the_files_store_inside_a_transaction(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
