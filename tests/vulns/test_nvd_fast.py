@@ -18,7 +18,7 @@ from django.db import connection
 
 from medshield.matching.loaders import nvd_configurations, stored_nvd_configurations
 from medshield.matching.names import name_hash
-from medshield.vulns.importers import FeedRejected, import_path, nvd, nvd_read
+from medshield.vulns.importers import FeedRejected, helpers, import_path, nvd, nvd_read
 from medshield.vulns.importers.base import ImportStats
 from medshield.vulns.importers.nvd import _said
 from medshield.vulns.models import CpeKey, NvdConfigurations, Vulnerability
@@ -147,7 +147,7 @@ def test_the_forked_parser_stores_what_the_parser_in_process_stores(
 
     monkeypatch.setattr(nvd, "WORKER_MIN_BYTES", 0)
     monkeypatch.setattr(nvd, "_parsed_in_worker", spy)
-    monkeypatch.setattr(nvd.threading, "active_count", lambda: 1)
+    monkeypatch.setattr(helpers.threading, "active_count", lambda: 1)
     stats = import_path(str(path))
     assert used == [True]
     assert stats.created == 2500
@@ -171,7 +171,7 @@ def test_a_refusal_in_the_forked_parser_stores_nothing(
     records = [dict(good, id=f"CVE-2030-{n:05d}") for n in range(2500)]
     records.append(dict(good, id="CVE-2030-99999", lastModified="yesterday"))
     monkeypatch.setattr(nvd, "WORKER_MIN_BYTES", 0)
-    monkeypatch.setattr(nvd.threading, "active_count", lambda: 1)
+    monkeypatch.setattr(helpers.threading, "active_count", lambda: 1)
     with pytest.raises(FeedRejected, match="CVE-2030-99999: 'lastModified' is missing"):
         import_path(str(_write(tmp_path / "nvd.json", records)))
     assert not Vulnerability.objects.exists()

@@ -51,7 +51,20 @@ def bundle_of(tmp_path: Path, files: list[Path], name: str = "b.tar.zst") -> Pat
     return out
 
 
-def _same_as_the_files(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+#: the two ways a prepared file is merged: outside a transaction (on SQLite, SQLite copies the
+#: attached file itself; on PostgreSQL, the NVD writer) and inside one (the writer, everywhere,
+#: as SQLite attaches no file inside a transaction)
+MERGES = [
+    pytest.param(False, marks=pytest.mark.django_db(transaction=True), id="outside"),
+    pytest.param(True, marks=pytest.mark.django_db, id="inside-a-transaction"),
+]
+
+
+@pytest.mark.parametrize("in_transaction", MERGES)
+def test_a_bundle_stores_what_the_files_store(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], in_transaction: bool
+) -> None:
+    assert connection.in_atomic_block == in_transaction
     call_command("feeds_import", *map(str, NVD_FILES))
     from_files = stored()
     assert len(from_files["vulnerabilities"]) == 8
@@ -64,14 +77,6 @@ def _same_as_the_files(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> No
     assert stored() == from_files
     record = FeedImport.objects.get()
     assert (record.kind, record.file_name, record.created) == ("nvd", "nvd-prepared.sqlite3", 8)
-
-
-@pytest.mark.django_db(transaction=True)
-def test_a_bundle_stores_what_the_files_store(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    """Outside a transaction: SQLite merges the attached file itself (PostgreSQL: the writer)."""
-    _same_as_the_files(tmp_path, capsys)
 
 
 @pytest.mark.django_db(transaction=True)
@@ -93,15 +98,6 @@ def test_a_first_load_leaves_the_schema_as_it_was(tmp_path: Path) -> None:
     with connection.cursor() as cursor:
         cursor.execute("PRAGMA ignore_check_constraints")
         assert cursor.fetchone()[0] == 0
-
-
-@pytest.mark.django_db
-def test_a_bundle_stores_what_the_files_store_inside_a_transaction(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    """Inside a transaction SQLite attaches nothing: the rows go through the importer's writer."""
-    assert connection.in_atomic_block
-    _same_as_the_files(tmp_path, capsys)
 
 
 @pytest.mark.django_db(transaction=True)
@@ -143,7 +139,12 @@ def _later_version(tmp_path: Path) -> Path:
     return path
 
 
-def _updates(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+@pytest.mark.parametrize("in_transaction", MERGES)
+def test_importing_again_changes_nothing_and_a_later_version_updates(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], in_transaction: bool
+) -> None:
+    assert connection.in_atomic_block == in_transaction
+    (tmp_path / "again").mkdir()
     out = bundle_of(tmp_path, NVD_FILES)
     call_command("feeds_import", str(out))
     before = snapshot(include_imports=False)
@@ -166,22 +167,6 @@ def _updates(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     call_command("feeds_import", str(out))
     call_command("feeds_import", str(later))
     assert stored() == from_files
-
-
-@pytest.mark.django_db(transaction=True)
-def test_importing_again_changes_nothing_and_a_later_version_updates(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    (tmp_path / "again").mkdir()
-    _updates(tmp_path, capsys)
-
-
-@pytest.mark.django_db
-def test_updates_through_the_writer_inside_a_transaction(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    (tmp_path / "again").mkdir()
-    _updates(tmp_path, capsys)
 
 
 @pytest.mark.django_db

@@ -9,12 +9,10 @@ format is decided from the first bytes of content (never the file name), and eve
 
 from __future__ import annotations
 
-import ctypes
 import datetime
 import gzip
 import io
 import re
-import signal
 import zlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -44,19 +42,6 @@ CVE_RE = re.compile(r"^CVE-\d{4}-\d{4,}$")
 
 #: (bytes done, bytes in all) while a file is read
 Progress = Callable[[int, int], None]
-
-
-def die_with_parent() -> None:
-    """Have the kernel end this (forked helper) process when its parent ends, so a helper of
-    an import killed midway does not run on (Linux; elsewhere nothing is done)."""
-    try:
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
-    except (OSError, AttributeError):
-        return
-
-
-_PR_SET_PDEATHSIG = 1
 
 
 class FeedRejected(Exception):

@@ -28,22 +28,18 @@ import datetime
 import gc
 import itertools
 import json
-import multiprocessing
 import os
 import re
-import threading
-import traceback
 from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any, NamedTuple
 
 import msgspec
 from django.db import connection
-from django.utils import translation
 from django.utils.translation import gettext as _
 
 from medshield.matching.names import normal_hash, normalize_name
-from medshield.vulns.importers import nvd_read
+from medshield.vulns.importers import helpers, nvd_read
 from medshield.vulns.importers.base import (
     CVE_RE,
     FeedFile,
@@ -53,7 +49,6 @@ from medshield.vulns.importers.base import (
     cvss3_from_vector,
     cvss4_from_vector,
     decimal_score,
-    die_with_parent,
     parse_datetime,
     severity_of,
     text,
@@ -496,53 +491,32 @@ def _use_worker(feed: FeedFile) -> bool:
         connection.vendor == "sqlite"
         and feed.size >= WORKER_MIN_BYTES
         and (os.cpu_count() or 1) > 1
-        and threading.active_count() == 1
-        and "fork" in multiprocessing.get_all_start_methods()
+        and helpers.can_fork()
     )
 
 
-def _worker(feed: FeedFile, wrapped: bool, send: Any, language: str) -> None:
-    """The forked parser: sends each batch, then ("done",), or why it stopped."""
-    die_with_parent()
+def _worker(feed: FeedFile, wrapped: bool, report: helpers.Report) -> None:
+    """The forked parser: reports each batch, then ("done", the name keys it added)."""
     gc.disable()  # short-lived, and its data has no cycles
-    translation.activate(language)
-    encode = msgspec.msgpack.Encoder().encode
     known = len(_NAME_KEYS)
-    try:
-        for batch in _parse(feed, wrapped):
-            send.send_bytes(encode(("batch", batch)))
-        added: list[Any] = []
-        for (vendor, product), key in itertools.islice(
-            _NAME_KEYS.items(), known if len(_NAME_KEYS) >= known else 0, None
-        ):
-            added += (vendor, product, key)
-        send.send_bytes(encode(("done", added)))
-    except FeedRejected as exc:
-        send.send_bytes(encode(("refused", str(exc))))
-    except (BrokenPipeError, ConnectionResetError):
-        pass  # the writer stopped reading: it has its own error to report
-    except Exception:  # noqa: BLE001 - reported to the writer, which raises it
-        send.send_bytes(encode(("failed", traceback.format_exc()[-2000:])))
+    for batch in _parse(feed, wrapped):
+        report(("batch", batch))
+    added: list[Any] = []
+    for (vendor, product), key in itertools.islice(
+        _NAME_KEYS.items(), known if len(_NAME_KEYS) >= known else 0, None
+    ):
+        added += (vendor, product, key)
+    report(("done", added))
 
 
 def _parsed_in_worker(feed: FeedFile, wrapped: bool) -> Iterator[Batch]:
-    context = multiprocessing.get_context("fork")
-    receive, send = context.Pipe(duplex=False)
-    process = context.Process(
-        target=_worker,
-        args=(feed, wrapped, send, translation.get_language() or "en"),
-        name="medshield-nvd-parser",
-        daemon=True,
-    )
-    process.start()
-    send.close()
     # MessagePack, not pickle: a batch is flat lists of strings, numbers and datetimes, which
     # msgspec packs and unpacks in a third of pickle's time (datetimes come back aware, UTC).
-    decode = msgspec.msgpack.Decoder().decode
+    helper = helpers.start(_worker, feed, wrapped, name="medshield-nvd-parser")
     try:
         while True:
             try:
-                kind, payload = decode(receive.recv_bytes())
+                kind, payload = helper.message()
             except EOFError:
                 raise RuntimeError("the NVD parser process ended without a result") from None
             if kind == "batch":
@@ -558,11 +532,7 @@ def _parsed_in_worker(feed: FeedFile, wrapped: bool) -> Iterator[Batch]:
             else:
                 raise RuntimeError(f"the NVD parser process failed:\n{payload}")
     finally:
-        receive.close()
-        process.join(timeout=5)
-        if process.is_alive():
-            process.kill()
-            process.join()
+        helper.stop()
 
 
 # --- writing ------------------------------------------------------------------------------------

@@ -34,11 +34,8 @@ from __future__ import annotations
 import contextlib
 import datetime
 import json
-import multiprocessing
 import os
 import sqlite3
-import threading
-import traceback
 import urllib.parse
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -46,17 +43,16 @@ from typing import Any
 
 import msgspec
 from django.db import DatabaseError, connection, transaction
-from django.utils import timezone, translation
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from medshield.matching.names import NAME_KEY_SCHEME
-from medshield.vulns.importers import nvd, nvd_read
+from medshield.vulns.importers import helpers, nvd, nvd_read
 from medshield.vulns.importers.base import (
     FeedFile,
     FeedRejected,
     ImportStats,
     Progress,
-    die_with_parent,
     record_import,
 )
 from medshield.vulns.importers.nvd_read import MAX_VALUE
@@ -629,23 +625,14 @@ def _values_checked(path: str) -> Iterator[Callable[[], _Checked]]:
     """A function giving :func:`check_values`' verdict (raising FeedRejected), checked in
     forked processes meanwhile when that is safe (the command line: one thread, fork), else
     now. The two parts take about as long as the merge beside them."""
-    if threading.active_count() > 1 or "fork" not in multiprocessing.get_all_start_methods():
+    if not helpers.can_fork():
         checked = check_values(path)
         yield lambda: checked
         return
-    context = multiprocessing.get_context("fork")
-    children = []
-    for part in (_check_records, _check_rest):
-        receive, send = context.Pipe(duplex=False)
-        process = context.Process(
-            target=_check_in_child,
-            args=(part, path, send, translation.get_language() or "en"),
-            name="medshield-nvd-check",
-            daemon=True,
-        )
-        process.start()
-        send.close()
-        children.append((process, receive))
+    children = [
+        helpers.start(_check_part, part, path, name="medshield-nvd-check")
+        for part in (_check_records, _check_rest)
+    ]
     verdict: list[_Checked | Exception] = []
 
     def wait() -> _Checked:
@@ -658,24 +645,20 @@ def _values_checked(path: str) -> Iterator[Callable[[], _Checked]]:
     try:
         yield wait
     finally:
-        for process, receive in children:
-            receive.close()
-            process.join(timeout=5)
-            if process.is_alive():
-                process.kill()
-                process.join()
+        for child in children:
+            child.stop()
 
 
-def _gather(children: list[tuple[Any, Any]]) -> _Checked | Exception:
+def _gather(children: list[helpers.Helper]) -> _Checked | Exception:
     """The parts' verdicts put together: the checked file, or the error to raise. A part that
     ended without one (killed) is an error, not a wait for ever."""
     found = None
-    for process, receive in children:
-        while not receive.poll(0.5):
-            if not process.is_alive() and not receive.poll(0):
+    for child in children:
+        while not child.receive.poll(0.5):
+            if not child.process.is_alive() and not child.receive.poll(0):
                 return RuntimeError("the check of the prepared NVD file ended early")
         try:
-            kind, payload = msgspec.msgpack.decode(receive.recv_bytes())
+            kind, payload = child.message()
         except EOFError:
             return RuntimeError("the check of the prepared NVD file ended early")
         if kind == "refused":
@@ -690,23 +673,13 @@ def _gather(children: list[tuple[Any, Any]]) -> _Checked | Exception:
     return found
 
 
-def _check_in_child(
-    part: Callable[[sqlite3.Connection], _Checked | None], path: str, send: Any, language: str
+def _check_part(
+    part: Callable[[sqlite3.Connection], _Checked | None], path: str, report: helpers.Report
 ) -> None:
-    die_with_parent()
-    translation.activate(language)
-    encode = msgspec.msgpack.encode
-    try:
-        with _reading(path) as db:
-            checked = part(db)
-        payload = None if checked is None else (checked.records, checked.skipped, checked.notes)
-        send.send_bytes(encode(("ok", payload)))
-    except FeedRejected as exc:
-        send.send_bytes(encode(("refused", str(exc))))
-    except (BrokenPipeError, ConnectionResetError):
-        return  # the importer stopped listening: it has its own error to report
-    except Exception:  # noqa: BLE001 - reported to the importer, which raises it
-        send.send_bytes(encode(("failed", traceback.format_exc()[-2000:])))
+    """A forked helper: one part of the checks, reported as ("ok", counts or None)."""
+    with _reading(path) as db:
+        checked = part(db)
+    report(("ok", None if checked is None else (checked.records, checked.skipped, checked.notes)))
 
 
 def _record(
