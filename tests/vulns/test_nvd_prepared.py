@@ -3,6 +3,7 @@ checks it and merges it, storing exactly what importing the files themselves sto
 
 from __future__ import annotations
 
+import datetime
 import json
 import sqlite3
 from collections.abc import Callable
@@ -12,6 +13,8 @@ from typing import Any
 import pytest
 from django.core.management import call_command
 from django.db import connection
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from medshield.matching.names import NAME_KEY_SCHEME
 from medshield.vulns.bundle import write_bundle
@@ -355,6 +358,46 @@ HOSTILE: dict[str, tuple[Callable[[Path], None], str]] = {
         "computes CPE name keys differently",
     ),
     "another format": (_sql("UPDATE meta SET value = 'x' WHERE name = 'format'"), "version"),
+    "an hour 24": (
+        _sql(
+            "UPDATE record SET modified = '2024-01-02 24:00:00', "
+            "nvd_modified = '2024-01-02 24:00:00' WHERE n = 0"
+        ),
+        "modified",
+    ),
+    "a zero fraction": (
+        _sql("UPDATE record SET published = '2024-01-02 03:04:05.000000' WHERE n = 0"),
+        "published",
+    ),
+    "a vector too long": (
+        _sql("UPDATE record SET cvss3_vector = printf('%.101c', 'x') WHERE n = 0"),
+        "cvss3_vector",
+    ),
+    "a NUL in a vector": (
+        _sql("UPDATE record SET cvss3_vector = 'CVSS:3.1' || char(0) WHERE n = 0"),
+        "NUL",
+    ),
+    "a description of bytes": (
+        _sql("UPDATE record SET description = X'4142' WHERE n = 0"),
+        "description",
+    ),
+    "a score of text": (_sql("UPDATE record SET cvss3_score = 'nine' WHERE n = 0"), "cvss3"),
+    "a CVE id with a letter at its end": (
+        _sql("UPDATE record SET vuln_id = vuln_id || 'a' WHERE n = 0"),
+        "vuln_id",
+    ),
+    "a CVE id of other digits": (
+        _sql("UPDATE record SET vuln_id = 'CVE-2024-' || char(1633, 1634, 1635, 1636) WHERE n = 0"),
+        "vuln_id",
+    ),
+    "CWE lists parted across records": (
+        # Joined, the two make valid JSON of one item per record; each alone is not JSON.
+        _sql(
+            """UPDATE record SET cwes = '["CWE-1"],["CWE-2"' WHERE n = 0""",
+            """UPDATE record SET cwes = '"CWE-3"]' WHERE n = 1""",
+        ),
+        "cwes",
+    ),
     "not SQLite": (_bytes(0, b"PK\x03\x04"), "not a SQLite file"),
     "truncated": (_truncated, "refused"),
     "damaged pages": (_damaged, "damaged|malformed"),
@@ -393,8 +436,8 @@ def test_a_hostile_prepared_file_is_refused_inside_a_transaction(tmp_path: Path,
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize("name", ["keys of a record that is not there", "not a CVE id"])
 def test_a_hostile_prepared_file_is_refused_on_a_first_load(tmp_path: Path, name: str) -> None:
-    """Nothing stored yet: SQLite copies the records without a plan, and the register's
-    foreign keys refuse keys of no record when the merge commits."""
+    """Nothing stored yet: SQLite copies the records without a plan (and without the
+    register's foreign keys), and the checks refuse keys of no record before the commit."""
     _refuses(tmp_path, name, stored_before=False)
 
 
@@ -412,5 +455,187 @@ def test_the_schema_check_is_built_from_the_model() -> None:
     """Every Vulnerability field the NVD importer writes has a rule, so a new field cannot be
     merged unchecked."""
     checked = {column for column, _rule in nvd_prepared._column_rules()}
-    checked |= {column for column, _test in nvd_prepared._python_checks()}
+    checked |= {check.column for check in nvd_prepared._python_checks()}
     assert checked >= {"vuln_id", *nvd_prepared.nvd._ROW_FIELDS}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_text_the_importer_keeps_is_merged_as_it_is(tmp_path: Path) -> None:
+    """Values with a line break (which the quick checks of many values at once cannot tell
+    apart) are checked one by one, and merged when they are right."""
+    path = _prepared(tmp_path)
+    vector = "CVSS:3.1/AV:N\nAC:L"
+    _sql(
+        f"UPDATE record SET cvss3_vector = '{vector}', nvd_status = 'Modified' || char(10) "  # noqa: S608
+        "WHERE n = 0"
+    )(path)
+    nvd_prepared.import_prepared(str(path), file_name="p", sha256="0" * 64)
+    db = sqlite3.connect(path)
+    vuln_id = db.execute("SELECT vuln_id FROM record WHERE n = 0").fetchone()[0]
+    db.close()
+    stored = Vulnerability.objects.get(vuln_id=vuln_id)
+    assert (stored.cvss3_vector, stored.nvd_status) == (vector, "Modified\n")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_text_longer_than_the_importer_writes_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Texts of no set length are bounded by the whole chunk's text, then read one by one."""
+    path = _prepared(tmp_path)
+    db = sqlite3.connect(path)
+    longest = db.execute("SELECT max(length(description)) FROM record").fetchone()[0]
+    any_longest = db.execute(
+        "SELECT max((SELECT max(length(data)) FROM configuration), "
+        "max(length(description)), max(length(cwes)), max(length(cna_affected))) FROM record"
+    ).fetchone()[0]
+    db.close()
+    monkeypatch.setattr(nvd_prepared, "MAX_VALUE", longest - 1)
+    with pytest.raises(FeedRejected, match="description"):
+        nvd_prepared.check_values(str(path))
+    monkeypatch.setattr(nvd_prepared, "MAX_VALUE", any_longest)
+    assert nvd_prepared.check_values(str(path)).records == 8
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_register_keeps_its_foreign_keys_after_a_merge(tmp_path: Path) -> None:
+    """The merge runs without them (the checks stand for them); they are on again after it,
+    whether the file was merged or refused."""
+    if connection.vendor != "sqlite":
+        pytest.skip("SQLite's merge only")
+    path = _prepared(tmp_path)
+    nvd_prepared.import_prepared(str(path), file_name="p", sha256="0" * 64)
+    with connection.cursor() as cursor:
+        cursor.execute("PRAGMA foreign_keys")
+        assert cursor.fetchone()[0] == 1
+    forget()
+    HOSTILE["keys of a record that is not there"][0](path)
+    with pytest.raises(FeedRejected, match="of no record"):
+        nvd_prepared.import_prepared(str(path), file_name="p", sha256="0" * 64)
+    with connection.cursor() as cursor:
+        cursor.execute("PRAGMA foreign_keys")
+        assert cursor.fetchone()[0] == 1
+
+
+@pytest.mark.django_db
+def test_each_chunk_of_records_is_checked_by_one_share(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The checking processes share the chunks between them: a bad value in any chunk is
+    found by exactly one share, and by the whole check."""
+    monkeypatch.setattr(nvd_prepared, "_CHECK_ROWS", 3)
+    path = _prepared(tmp_path)
+    with nvd_prepared._reading(str(path)) as db:
+        numbers = [n for (n,) in db.execute("SELECT n FROM record ORDER BY n")]
+    for n in numbers:
+        copy = tmp_path / f"bad-{n}.sqlite3"
+        copy.write_bytes(path.read_bytes())
+        _sql(f"UPDATE record SET cvss3_score = 11 WHERE n = {n}")(copy)  # noqa: S608
+        found = []
+        with nvd_prepared._reading(str(copy)) as db:
+            for share in range(2):
+                try:
+                    nvd_prepared._check_share(db, share, 2)
+                except FeedRejected:
+                    found.append(share)
+        assert len(found) == 1, n
+        with pytest.raises(FeedRejected, match="cvss3_score"):
+            nvd_prepared.check_values(str(copy))
+
+
+# --- the quick checks of many values agree with the checks of one --------------------------------
+
+SPEC = settings(max_examples=400, deadline=None, database=None, derandomize=True)
+
+
+def _changed(valid: st.SearchStrategy[str], alphabet: str) -> st.SearchStrategy[str]:
+    """Right values, and right values with one character replaced, added or taken out."""
+
+    @st.composite
+    def change(draw: st.DrawFn) -> str:
+        text = draw(valid)
+        at = draw(st.integers(0, len(text)))
+        char = draw(st.sampled_from(alphabet))
+        how = draw(st.sampled_from(("replace", "insert", "delete")))
+        if how == "insert":
+            return text[:at] + char + text[at:]
+        if how == "delete":
+            return text[:at] + text[at + 1 :]
+        return text[:at] + char + text[at + 1 :]
+
+    return st.one_of(valid, change(), st.text(alphabet, max_size=30))
+
+
+def _roundtrip(value: str) -> bool:
+    """The form the checks of datetimes stand for (Django's form on SQLite)."""
+    try:
+        return str(datetime.datetime.fromisoformat(value)) == value
+    except ValueError:
+        return False
+
+
+_ANY_DATETIME = st.datetimes(
+    datetime.datetime(1, 1, 1), datetime.datetime(9999, 12, 31, 23, 59, 59)
+)
+DATETIMES = _changed(
+    st.one_of(
+        _ANY_DATETIME.map(str),
+        _ANY_DATETIME.map(lambda d: d.isoformat(sep=" ", timespec="microseconds")),
+    ),
+    "0123456789-: .T+Z\n\0\u0661",
+)
+
+
+@SPEC
+@given(DATETIMES)
+def test_the_datetime_check_is_pythons_own_reading(value: str) -> None:
+    assert nvd_prepared._datetimes(value, 1) == _roundtrip(value)
+
+
+@SPEC
+@given(st.lists(DATETIMES, max_size=6))
+def test_datetimes_checked_together_are_checked_each(values: list[str]) -> None:
+    together = nvd_prepared._datetimes("\n".join(values) if values else None, len(values))
+    assert together == all(map(_roundtrip, values))
+
+
+def _id_rule(value: str) -> bool:
+    """The rule the check of ids stands for: a CVE id of at most 64 ASCII characters."""
+    db = sqlite3.connect(":memory:")
+    good = db.execute(
+        "SELECT ?1 GLOB 'CVE-[0-9][0-9][0-9][0-9]-[0-9][0-9][0-9][0-9]*' AND substr(?1, 10) "
+        "NOT GLOB '*[^0-9]*' AND length(?1) <= 64",
+        [value],
+    ).fetchone()[0]
+    db.close()
+    return bool(good) and "\0" not in value
+
+
+@SPEC
+@given(
+    _changed(
+        st.builds(
+            "CVE-{}-{}".format,
+            st.text("0123456789", min_size=4, max_size=4),
+            st.one_of(
+                st.text("0123456789", min_size=4, max_size=6),
+                st.text("0123456789", min_size=54, max_size=57),
+            ),
+        ),
+        "0123456789CVE-x\n\0",
+    )
+)
+def test_the_id_check_is_the_cve_form(value: str) -> None:
+    assert nvd_prepared._cve_ids(value, 1) == _id_rule(value)
+
+
+@SPEC
+@given(st.lists(st.text("ab \n\0é", max_size=10), max_size=6))
+def test_texts_checked_together_pass_only_when_each_does(values: list[str]) -> None:
+    check = nvd_prepared._text_check("t", 8)
+    together = check.many("\n".join(values) if values else None, len(values))
+    each = all(map(check.one, values))
+    if together:
+        assert each
+    if each and not any("\n" in value for value in values):
+        assert together

@@ -21,7 +21,8 @@ is committed only once they passed. It is refused, and nothing of it stored, unl
 * it says it is this format, this version and computed its CPE keys the way this medshield does
   (:data:`medshield.matching.names.NAME_KEY_SCHEME`);
 * every value has the type, form and length the register's columns take (rules built from the
-  model fields, checked over the whole file in SQL and, for datetimes and JSON, in Python),
+  model fields: types and numbers checked in SQL, the rest in Python on the values of many
+  records at once, which SQLite joins into one text),
   every configuration decodes into the matching engine's rules, every CNA entry has the shape
   the matcher reads, and every configuration and key belongs to a record.
 
@@ -35,6 +36,7 @@ import contextlib
 import datetime
 import json
 import os
+import re
 import sqlite3
 import urllib.parse
 from collections.abc import Callable, Iterator
@@ -73,6 +75,9 @@ _MAX_NOTES = 100
 _MERGE_CACHE_KIB = 64 * 1024
 #: records checked at a time
 _CHECK_ROWS = 20_000
+#: the checking processes beside the merge, and how much lower they run than it
+_CHECK_SHARES = 2
+_CHECK_NICENESS = 10
 
 # The affinity of each Vulnerability field's column, as SQLite gives it to Django's columns, so a
 # value is stored in the prepared file as it will be in the register.
@@ -212,26 +217,23 @@ def prepare(paths: list[str], out: str, progress: Progress | None = None) -> Pre
 def _column_rules() -> list[tuple[str, str]]:
     """(column, SQL condition every row of ``record`` must meet), from the model's fields.
 
-    They are combined with AND, the whole made false where it is NULL (a NULL value). SQLite's
-    lengths and patterns stop at a NUL character: text holding one is refused in Python
-    (_check_text, _check_records).
+    They are combined with AND, the whole made false where it is NULL (a NULL value). What
+    SQL does slowly is left to :func:`_check_records`, which reads the values of many records
+    joined into one text: the form of the ids and datetimes, the texts' lengths, NULs
+    (SQLite's text functions stop at one) and UTF-8, and the JSON's types
+    (:func:`_python_checks`).
     """
     meta = Vulnerability._meta
     rules = [
         ("n", f"typeof(n) = 'integer' AND n >= 0 AND n < {_MAX_N}"),
-        (
-            "vuln_id",
-            "typeof(vuln_id) = 'text' AND vuln_id GLOB "
-            "'CVE-[0-9][0-9][0-9][0-9]-[0-9][0-9][0-9][0-9]*' AND substr(vuln_id, 10) NOT GLOB "
-            f"'*[^0-9]*' AND length(vuln_id) <= {meta.get_field('vuln_id').max_length}",
-        ),
+        ("vuln_id", "typeof(vuln_id) = 'text'"),
     ]
     for name in nvd._ROW_FIELDS:
         model_field = meta.get_field(name)
         kind = model_field.get_internal_type()
         if kind == "DateTimeField":
-            # Their form is checked in Python (_python_checks). The importer writes NVD's
-            # lastModified into both modified and nvd_modified, so one check reads both.
+            # The importer writes NVD's lastModified into both modified and nvd_modified, so
+            # one check of the form reads both.
             rule = f"typeof({name}) = 'text'"
             if name == "nvd_modified":
                 rule += " AND nvd_modified = modified"
@@ -240,9 +242,12 @@ def _column_rules() -> list[tuple[str, str]]:
                 f"typeof({name}) IN ('integer', 'real') AND {name} BETWEEN 0 AND 10 "
                 f"AND round({name}, 1) = {name}"
             )
-        else:  # text, and JSON (whose content is checked in Python)
-            limit = model_field.max_length or MAX_VALUE
-            rule = f"typeof({name}) = 'text' AND length({name}) <= {limit}"
+        else:
+            rule = f"typeof({name}) = 'text'"
+            if kind == "JSONField":
+                # Each value by itself, so that a chunk's values joined make one JSON array
+                # of one item per record (_python_checks).
+                rule += f" AND json_valid({name})"
         if model_field.null and name not in _NOT_NULL:
             rule = f"{name} IS NULL OR ({rule})"
         rules.append((name, rule))
@@ -267,53 +272,129 @@ class _CnaEntry(msgspec.Struct, forbid_unknown_fields=True):
     versions: list[dict[str, str]]
 
 
-_JSON_TYPES: dict[str, Any] = {
-    "cwes": msgspec.json.Decoder(list[str]),
-    "cna_affected": msgspec.json.Decoder(list[_CnaEntry]),
-}
+#: the type each JSON field's values decode into, as the importer writes them (a CWE list of
+#: strings, CNA entries of the matcher's shape)
+_JSON_TYPES: dict[str, Any] = {"cwes": list[str], "cna_affected": list[_CnaEntry]}
+
+#: datetimes as ``str(datetime)`` writes them, one a line: Django's form on SQLite, naive, to
+#: the second or the microsecond (``2024-01-02 03:04:05.678000``)
+_DATETIME_LINES = re.compile(
+    r"(?:[0-9]{4}-[0-9]{2}-[0-9]{2} (?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9]"
+    r"(?:\.(?!000000)[0-9]{6})?\n)*"
+)
 
 
-def _json_of(decoder: Any) -> Callable[[tuple[Any, ...]], bool]:
-    """A test of a column of JSON texts: each decodes into ``decoder``'s type."""
-
-    def test(values: tuple[Any, ...]) -> bool:
-        texts = [value for value in values if value != "[]"]
-        try:
-            all(map(decoder.decode, texts))
-        except (msgspec.ValidationError, msgspec.DecodeError, TypeError):
-            return False
-        return True
-
-    return test
-
-
-def _datetimes(values: tuple[Any, ...]) -> bool:
-    """Whether every value is a datetime as Django stores it on SQLite (naive, to the second
-    or the microsecond: ``2024-01-02 03:04:05.678000``), or None.
-
-    Parsed and written back by C code over the whole column: a value is in that form, and a
-    date Python can hold (year 1 on, no February 30), when ``str(fromisoformat(value))``
-    gives it back.
-    """
-    texts = [value for value in values if value is not None]
-    try:
-        return list(map(str, map(datetime.datetime.fromisoformat, texts))) == texts
-    except (TypeError, ValueError):
+def _datetimes(joined: str | None, count: int) -> bool:
+    """Whether ``joined``, ``count`` values a line apart, are datetimes in Django's form on
+    SQLite, of dates Python can hold (year 1 on, no February 30): what
+    ``str(datetime.fromisoformat(value)) == value`` says of each, at half the cost (the form
+    by one regular expression, then each distinct day)."""
+    if joined is None:
+        return count == 0
+    lines = joined + "\n"
+    if lines.count("\n") != count or _DATETIME_LINES.fullmatch(lines) is None:
         return False
+    try:
+        for day in {line[:10] for line in joined.split("\n")}:
+            datetime.date.fromisoformat(day)
+    except ValueError:
+        return False
+    return True
 
 
-def _python_checks() -> list[tuple[str, Callable[[tuple[Any, ...]], bool]]]:
-    """(column, test of a column of values) checked in Python: datetimes (nvd_modified is
-    modified, see _column_rules), and JSON decoded into the types the importer writes (a CWE
-    list of strings, CNA entries of the matcher's shape)."""
+#: CVE ids, one a line, as the register's column holds them
+_CVE_ID_LINES = re.compile(
+    rf"(?:CVE-[0-9]{{4}}-[0-9]{{4,{Vulnerability._meta.get_field('vuln_id').max_length - 9}}}\n)*"
+)
+
+
+def _cve_ids(joined: str | None, count: int) -> bool:
+    """Whether ``joined``, ``count`` values a line apart, are CVE ids."""
+    if joined is None:
+        return count == 0
+    lines = joined + "\n"
+    return lines.count("\n") == count and _CVE_ID_LINES.fullmatch(lines) is not None
+
+
+@dataclass(frozen=True)
+class _PythonCheck:
+    """A column checked in Python. ``one(value)`` says whether a value is right; for speed,
+    SQL joins the values of a chunk of records into one text (``joined``), and
+    ``many(text, number of values)`` tests them together. ``many`` passes only when ``one``
+    would pass every value; when it fails, ``one`` decides (see _refuse_value)."""
+
+    column: str
+    joined: str
+    many: Callable[[str | None, int], bool]
+    one: Callable[[Any], bool]
+
+
+def _lines_check(column: str, lines_ok: Callable[[str | None, int], bool]) -> _PythonCheck:
+    """A check of values of one line each (ids, datetimes), joined a line apart."""
+
+    def one(value: Any) -> bool:
+        if value is None:
+            return lines_ok(None, 0)
+        return isinstance(value, str) and "\n" not in value and lines_ok(value, 1)
+
+    return _PythonCheck(column, f"group_concat({column}, char(10))", lines_ok, one)
+
+
+def _text_check(column: str, limit: int | None) -> _PythonCheck:
+    """Text of at most ``limit`` characters (no limit: bounded by the chunk, see
+    _check_records), with no NUL (UTF-8 the sqlite3 module sees to). Joined a line apart, the
+    values are told apart when none holds a line break (else one by one)."""
+
+    def one(value: Any) -> bool:
+        return (
+            isinstance(value, str) and "\0" not in value and (limit is None or len(value) <= limit)
+        )
+
+    def many(joined: str | None, count: int) -> bool:
+        if joined is None:
+            return count == 0
+        if "\0" in joined:
+            return False
+        if limit is None:
+            return True
+        lines = joined.split("\n")
+        return len(lines) == count and max(map(len, lines)) <= limit
+
+    return _PythonCheck(column, f"group_concat({column}, char(10))", many, one)
+
+
+def _json_check(column: str, kind: Any) -> _PythonCheck:
+    """JSON of ``kind``. Each value is valid JSON by itself (its SQL rule), so the values
+    joined by commas inside ``[...]`` are one array of one item per record."""
+    decode = msgspec.json.Decoder(list[kind]).decode  # type: ignore[valid-type]
+
+    def many(array: str | None, count: int) -> bool:
+        try:
+            return array is not None and len(decode(array)) == count
+        except (msgspec.ValidationError, msgspec.DecodeError):
+            return False
+
+    def one(value: Any) -> bool:
+        return isinstance(value, str) and many(f"[{value}]", 1)
+
+    return _PythonCheck(column, f"'[' || group_concat({column}, ',') || ']'", many, one)
+
+
+def _python_checks() -> list[_PythonCheck]:
+    """The columns checked in Python, a chunk of records at a time: the ids' and datetimes'
+    form (nvd_modified is modified, see _column_rules), the texts' lengths and NULs, and the
+    JSON decoded into the types the importer writes."""
     meta = Vulnerability._meta
-    checks: list[tuple[str, Callable[[tuple[Any, ...]], bool]]] = []
+    checks = [_lines_check("vuln_id", _cve_ids)]
     for name in nvd._ROW_FIELDS:
-        kind = meta.get_field(name).get_internal_type()
+        model_field = meta.get_field(name)
+        kind = model_field.get_internal_type()
         if kind == "DateTimeField" and name != "nvd_modified":
-            checks.append((name, _datetimes))
+            checks.append(_lines_check(name, _datetimes))
         elif kind == "JSONField":
-            checks.append((name, _json_of(_JSON_TYPES[name])))
+            checks.append(_json_check(name, _JSON_TYPES[name]))
+        elif kind in ("CharField", "TextField"):
+            checks.append(_text_check(name, model_field.max_length))
     return checks
 
 
@@ -329,9 +410,9 @@ def _orphans() -> str:
     return _("has configurations or CPE keys of no record, or of another type")
 
 
-def _bad_value(column: str, n: Any, vuln_id: Any) -> str:
+def _bad_value(column: str, n: Any, vuln_id: str) -> str:
     return _("has a value of {column} that is not one NVD gives (record {n}, {id!r})").format(
-        column=column, n=n, id=str(vuln_id)[:80]
+        column=column, n=n, id=vuln_id[:80]
     )
 
 
@@ -359,8 +440,22 @@ def check_schema(path: str) -> None:
 def check_values(path: str) -> _Checked:
     """Check every value of a file whose schema :func:`check_schema` accepted."""
     with _reading(path) as db:
-        _check_records(db)
-        return _check_rest(db)
+        checked = _check_share(db, 0, 1)
+    assert checked is not None  # the first share counts
+    return checked
+
+
+def _check_share(db: sqlite3.Connection, share: int, shares: int) -> _Checked | None:
+    """One of ``shares`` even parts of the checks: every ``shares``-th chunk of records from the
+    ``share``-th (their values, their configurations), and a part of the whole-file checks.
+    The counts come with the first share."""
+    for index, (first, last) in enumerate(_chunks(db)):
+        if index % shares == share:
+            _check_records(db, first, last)
+            _check_configurations(db, first, last)
+    if share == shares - 1:
+        _check_orphans(db)
+    return _check_counts(db) if share == 0 else None
 
 
 @contextlib.contextmanager
@@ -400,72 +495,116 @@ def _check_schema(db: sqlite3.Connection) -> None:
         )
 
 
-def _check_records(db: sqlite3.Connection) -> None:
-    """Every value of every record."""
-    # One pass over the records: the SQL rules as one flag, then the Python checks; the
-    # failed rule is named.
+def _chunks(db: sqlite3.Connection) -> Iterator[tuple[int, int]]:
+    """The file's records in chunks of at most _CHECK_ROWS by their numbers (the table's
+    key): (first, last), each chunk the records with ``first < n <= last``, together every
+    number from the lowest to the highest."""
+    low = db.execute("SELECT min(n) FROM record").fetchone()[0]
+    high = db.execute("SELECT max(n) FROM record").fetchone()[0]
+    if low is None:
+        return  # no record: refused as such when merged
+    if low < 0 or high >= _MAX_N:
+        _refuse_record(db, _column_rules())
+    last = low - 1
+    while last != high:
+        first, found = (
+            last,
+            db.execute(
+                f"SELECT n FROM record WHERE n > ? ORDER BY n LIMIT 1 OFFSET {_CHECK_ROWS - 1}",  # noqa: S608
+                [last],
+            ).fetchone(),
+        )
+        last = high if found is None else found[0]
+        yield first, last
+
+
+def _check_records(db: sqlite3.Connection, first: int, last: int) -> None:
+    """Every value of the records numbered ``first < n <= last``. SQLite reads them as one
+    row, so that the Python work is per chunk, not per value: whether every record meets
+    every SQL rule (the failed rule is named afterwards), and each of :func:`_python_checks`'
+    columns joined into one text (the sqlite3 module refuses text that is not UTF-8), with
+    its number of values. No text is longer than the chunk's texts: the texts of no set
+    length are read one by one only when those are longer than any may be."""
     rules = _column_rules()
     checks = _python_checks()
-    every_rule = f"coalesce({' AND '.join(f'({rule})' for _column, rule in rules)}, 0)"
     query = (
-        f"SELECT n, vuln_id, {every_rule}, {', '.join(c for c, _test in checks)} "  # noqa: S608
-        "FROM record"
+        f"SELECT min({_every(rules)}), "  # noqa: S608
+        + ", ".join(f"{check.joined}, count({check.column})" for check in checks)
+        + " FROM record WHERE n > ? AND n <= ?"
     )
-    cursor = db.execute(query)
-    while rows := cursor.fetchmany(_CHECK_ROWS):
-        columns = list(zip(*rows, strict=True))
-        if "\0" in "".join(columns[1]):
-            raise _refused(_("has text with a NUL character"))
-        if 0 in columns[2]:
-            n, vuln_id = rows[columns[2].index(0)][:2]
-            row = db.execute(
-                f"SELECT {', '.join(f'coalesce({rule}, 0)' for _c, rule in rules)} "  # noqa: S608
-                "FROM record WHERE n = ?",
-                [n],
-            ).fetchone()
-            column = next(c for (c, _rule), good in zip(rules, row, strict=True) if not good)
-            raise _refused(_bad_value(column, n, vuln_id))
-        for (name, test), values in zip(checks, columns[3:], strict=True):
-            if not test(values):
-                # Which record: tested one by one (only when the file is refused).
-                n, vuln_id = next(
-                    row[:2] for row, value in zip(rows, values, strict=True) if not test((value,))
-                )
-                raise _refused(_bad_value(name, n, vuln_id))
-
-
-def _check_text(db: sqlite3.Connection) -> None:
-    """The record's text columns not read otherwise are UTF-8: SQLite stores any bytes, and
-    the register would fail reading them later. Descriptions are read as bytes, a chunk
-    joined and decoded at once; the short columns are joined by SQLite into one text per
-    chunk, which the sqlite3 module decodes. Values are lines apart, so that no two can make
-    one character."""
-    read = {"n", "vuln_id", "description"} | {name for name, _test in _python_checks()}
-    short = " || char(10) || ".join(f"coalesce({c}, '')" for c in _RECORD_COLUMNS if c not in read)
     try:
-        cursor = db.execute("SELECT CAST(description AS BLOB) FROM record")
-        while rows := cursor.fetchmany(_CHECK_ROWS):
-            joined = b"\n".join([row[0] or b"" for row in rows])
-            joined.decode("utf-8")
-            if b"\0" in joined:
-                raise _refused(_("has text with a NUL character"))
-        last = -1
-        while True:
-            last, text = db.execute(
-                f"SELECT max(n), group_concat(line, char(10)) FROM (SELECT n, {short} AS line "  # noqa: S608
-                f"FROM record WHERE n > ? ORDER BY n LIMIT {_CHECK_ROWS})",
-                [last],
-            ).fetchone()
-            if last is None:
-                break
-            if "\0" in text:
-                raise _refused(_("has text with a NUL character"))
-    except (UnicodeDecodeError, TypeError):
-        raise _refused(_("has text that is not UTF-8")) from None
+        good, *read = db.execute(query, [first, last]).fetchone()
     except sqlite3.OperationalError as exc:
         if "UTF-8" not in str(exc):
             raise
         raise _refused(_("has text that is not UTF-8")) from None
+    if not good:
+        _refuse_record(db, rules)
+    if max(len(text or "") for text in read[::2]) > MAX_VALUE:
+        _refuse_long(db, first, last)
+    for check, text, count in zip(checks, read[::2], read[1::2], strict=True):
+        if not check.many(text, count):
+            _refuse_value(db, check, first, last)
+
+
+def _refuse_long(db: sqlite3.Connection, first: int, last: int) -> None:
+    """Refuse the file for a text of no set length longer than the importer writes, among the
+    records numbered ``first < n <= last`` (their texts together are: rare, and then read
+    one by one)."""
+    meta = Vulnerability._meta
+    for name in nvd._ROW_FIELDS:
+        field = meta.get_field(name)
+        if field.get_internal_type() in ("TextField", "JSONField") and not field.max_length:
+            found = db.execute(
+                f"SELECT n FROM record WHERE n > ? AND n <= ? AND length({name}) > ?",  # noqa: S608
+                [first, last, MAX_VALUE],
+            ).fetchone()
+            if found is not None:
+                raise _refused(_bad_value(name, found[0], _id_of(db, found[0])))
+
+
+def _refuse_value(db: sqlite3.Connection, check: _PythonCheck, first: int, last: int) -> None:
+    """Refuse the file for the first record numbered ``first < n <= last`` whose value
+    ``check`` refuses, one by one; if none is (``many`` is only quick), they are right."""
+    rows = db.execute(
+        f"SELECT n, {check.column} FROM record WHERE n > ? AND n <= ? ORDER BY n",  # noqa: S608
+        [first, last],
+    )
+    for n, value in rows:
+        if not check.one(value):
+            if isinstance(value, str) and "\0" in value:
+                raise _refused(_("has text with a NUL character"))
+            raise _refused(_bad_value(check.column, n, _id_of(db, n)))
+
+
+def _every(rules: list[tuple[str, str]]) -> str:
+    return f"coalesce({' AND '.join(f'({rule})' for _column, rule in rules)}, 0)"
+
+
+def _refuse_record(db: sqlite3.Connection, rules: list[tuple[str, str]]) -> None:
+    """Refuse the file for the first record that breaks a rule, naming its column."""
+    row = db.execute(
+        f"SELECT n, {', '.join(f'coalesce({rule}, 0)' for _c, rule in rules)} "  # noqa: S608
+        f"FROM record WHERE NOT {_every(rules)} LIMIT 1"
+    ).fetchone()
+    if row is None:
+        raise _refused(_bad_value("n", "?", ""))
+    n, good = row[0], row[1:]
+    column = next(c for (c, _rule), ok in zip(rules, good, strict=True) if not ok)
+    value = db.execute(
+        f"SELECT CAST({column} AS BLOB) FROM record WHERE n = ?",  # noqa: S608
+        [n],
+    ).fetchone()[0]
+    if isinstance(value, bytes) and b"\0" in value:
+        raise _refused(_("has text with a NUL character"))
+    raise _refused(_bad_value(column, n, _id_of(db, n)))
+
+
+def _id_of(db: sqlite3.Connection, n: Any) -> str:
+    """Record ``n``'s CVE id as it can be shown, whatever its bytes."""
+    row = db.execute("SELECT CAST(vuln_id AS BLOB) FROM record WHERE n = ?", [n]).fetchone()
+    value = row[0] if row else ""
+    return value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
 
 
 _CONFIGURATIONS = msgspec.json.Decoder(list[nvd_read.Configuration])
@@ -500,8 +639,8 @@ def _configurations_problem(data: str) -> str:
     return ""
 
 
-def _check_rest(db: sqlite3.Connection) -> _Checked:
-    """The counts, the configurations and keys, the skipped records and notes.
+def _check_counts(db: sqlite3.Connection) -> _Checked:
+    """The number of records and their ids, the skipped records and notes.
 
     No ``PRAGMA quick_check`` (a tenth of the checking time): the checks read every row of
     every table, which is all the merge reads, and SQLite refuses a damaged page it meets
@@ -511,36 +650,6 @@ def _check_rest(db: sqlite3.Connection) -> _Checked:
     records = db.execute("SELECT count(*), count(DISTINCT vuln_id) FROM record").fetchone()
     if said is None or str(records[0]) != said[0] or records[0] != records[1]:
         raise _refused(_("lists a CVE twice, or another number of records than it says"))
-    _check_text(db)
-    # Of the records' range: one of no record inside it is refused by the merge (the
-    # register's foreign keys, or the plan; see _merge_in_sqlite and _batches). Looking each one
-    # up here would cost a tenth of the checking time.
-    low, high = db.execute("SELECT min(n), max(n) FROM record").fetchone()
-    orphan = db.execute(
-        "SELECT 1 FROM configuration WHERE typeof(n) <> 'integer' OR typeof(data) <> 'text' "
-        "OR length(data) > ? OR n NOT BETWEEN ? AND ? LIMIT 1",
-        [MAX_VALUE, low, high],
-    ).fetchone()
-    orphan = (
-        orphan
-        or db.execute(
-            "SELECT 1 FROM cpe_key WHERE typeof(n) <> 'integer' OR typeof(key) <> 'integer' "
-            "OR n NOT BETWEEN ? AND ? LIMIT 1",
-            [low, high],
-        ).fetchone()
-    )
-    if orphan is not None:
-        raise _refused(_orphans())
-    cursor = db.execute("SELECT n, data FROM configuration")
-    while rows := cursor.fetchmany(_CHECK_ROWS):
-        for n, data in rows:
-            problem = _configurations_problem(data)
-            if problem:
-                raise _refused(
-                    _(
-                        "has configurations the importer does not write (record {n}: {error})"
-                    ).format(n=n, error=problem[:200])
-                )
     skipped = db.execute(
         "SELECT vuln_id, reason FROM skipped LIMIT ?", [_MAX_SKIPPED + 1]
     ).fetchall()
@@ -557,6 +666,46 @@ def _check_rest(db: sqlite3.Connection) -> _Checked:
         [(vuln_id[:80], reason[:500]) for vuln_id, reason in skipped],
         [note[:1000] for note in notes],
     )
+
+
+def _check_orphans(db: sqlite3.Connection) -> None:
+    """Every configuration and key belongs to a record, and has its types: the merge on
+    SQLite runs without the register's foreign keys (see _foreign_keys_off), and this
+    verdict stands for them."""
+    orphan = (
+        db.execute(
+            "SELECT 1 FROM configuration WHERE typeof(n) <> 'integer' OR typeof(data) <> 'text' "
+            "OR (length(CAST(data AS BLOB)) > ? AND length(data) > ?) LIMIT 1",
+            [MAX_VALUE, MAX_VALUE],
+        ).fetchone()
+        or db.execute(
+            "SELECT 1 FROM cpe_key WHERE typeof(n) <> 'integer' OR typeof(key) <> 'integer' LIMIT 1"
+        ).fetchone()
+    )
+    if orphan is not None:
+        raise _refused(_orphans())
+    for table in ("configuration", "cpe_key"):
+        orphan = db.execute(
+            f"SELECT 1 FROM {table} WHERE n NOT IN (SELECT n FROM record) LIMIT 1"  # noqa: S608
+        ).fetchone()
+        if orphan is not None:
+            raise _refused(_orphans())
+
+
+def _check_configurations(db: sqlite3.Connection, first: int, last: int) -> None:
+    """The configurations of the records numbered ``first < n <= last`` (those of no record
+    are refused by _check_orphans)."""
+    rows = db.execute(
+        "SELECT n, data FROM configuration WHERE n > ? AND n <= ?", [first, last]
+    ).fetchall()
+    for n, data in rows:
+        problem = _configurations_problem(data)
+        if problem:
+            raise _refused(
+                _("has configurations the importer does not write (record {n}: {error})").format(
+                    n=n, error=problem[:200]
+                )
+            )
 
 
 # --- merging ------------------------------------------------------------------------------------
@@ -586,8 +735,13 @@ def import_prepared(
             except sqlite3.Error as exc:
                 raise _refused(_("cannot be opened ({error})").format(error=exc)) from None
             try:
-                with transaction.atomic(), nvd._page_cache(_MERGE_CACHE_KIB):
+                with (
+                    _foreign_keys_off(),
+                    transaction.atomic(),
+                    nvd._page_cache(_MERGE_CACHE_KIB),
+                ):
                     _merge_in_sqlite(stats)
+                    _log_written_out()
                     _noted(stats, verdict())
                     return _record(stats, file_name, sha256, path, started, user, user_name)
             except DatabaseError as exc:
@@ -630,8 +784,8 @@ def _values_checked(path: str) -> Iterator[Callable[[], _Checked]]:
         yield lambda: checked
         return
     children = [
-        helpers.start(_check_part, part, path, name="medshield-nvd-check")
-        for part in (_check_records, _check_rest)
+        helpers.start(_check_part, share, path, name="medshield-nvd-check")
+        for share in range(_CHECK_SHARES)
     ]
     verdict: list[_Checked | Exception] = []
 
@@ -673,12 +827,12 @@ def _gather(children: list[helpers.Helper]) -> _Checked | Exception:
     return found
 
 
-def _check_part(
-    part: Callable[[sqlite3.Connection], _Checked | None], path: str, report: helpers.Report
-) -> None:
-    """A forked helper: one part of the checks, reported as ("ok", counts or None)."""
+def _check_part(share: int, path: str, report: helpers.Report) -> None:
+    """A forked helper: one share of the checks, reported as ("ok", counts or None). It yields
+    the processor to the merge, whose time is the import's."""
+    os.nice(_CHECK_NICENESS)
     with _reading(path) as db:
-        checked = part(db)
+        checked = _check_share(db, share, _CHECK_SHARES)
     report(("ok", None if checked is None else (checked.records, checked.skipped, checked.notes)))
 
 
@@ -746,19 +900,14 @@ def _merge_in_sqlite(stats: ImportStats) -> None:
     insert_configs = f"INSERT INTO {configs} (vulnerability_id, data) SELECT "
     insert_keys = f"INSERT INTO {keys} (vulnerability_id, {quote('key')}) SELECT "
     with connection.cursor() as cursor, _checks_done_elsewhere(cursor):
-        cursor.execute(
-            "SELECT 1 FROM prepared.record AS p WHERE EXISTS "  # noqa: S608
-            f"(SELECT 1 FROM {vulns} AS v WHERE v.vuln_id = p.vuln_id) LIMIT 1"
-        )
-        if cursor.fetchone() is None:
+        if not _any_stored(cursor, vulns):
             # None stored yet (a first load): every record is new, no plan is needed.
             base = writer._first_free_id(cursor)
             cursor.execute(insert_vulns + "FROM prepared.record AS p", [base])
+            stats.created += cursor.rowcount
             cursor.execute(insert_configs + "%s + n, data FROM prepared.configuration", [base])
             with _indexes_built_after(cursor, CpeKey._meta.db_table):
                 cursor.execute(insert_keys + "%s + n, key FROM prepared.cpe_key", [base])
-            cursor.execute("SELECT count(*) FROM prepared.record")
-            stats.created += cursor.fetchone()[0]
             return
         cursor.execute("DROP TABLE IF EXISTS temp.nvd_plan")
         cursor.execute("CREATE TEMP TABLE nvd_plan (n INTEGER PRIMARY KEY, pk INTEGER, state INT)")
@@ -800,6 +949,49 @@ def _merge_in_sqlite(stats: ImportStats) -> None:
             [base],
         )
         cursor.execute("DROP TABLE temp.nvd_plan")
+
+
+def _log_written_out() -> None:
+    """The register's write-ahead log, as the merge left it, written out to the disk.
+
+    The commit's checkpoint would: it syncs the log before it copies the pages into the
+    database (hundreds of megabytes after a full NVD). Done here, it runs while the checks
+    finish, and the commit syncs only the pages written since.
+    """
+    try:
+        log = os.open(f"{connection.settings_dict['NAME']}-wal", os.O_RDONLY)
+    except OSError:
+        return  # not a file on disk (an in-memory database), or no log
+    try:
+        os.fsync(log)
+    finally:
+        os.close(log)
+
+
+@contextlib.contextmanager
+def _foreign_keys_off() -> Iterator[None]:
+    """The register's foreign keys off for the merge (SQLite changes them only outside a
+    transaction). Looking up each configuration's and key's record was a sixth of the merge;
+    the checking processes look them up at once (_check_orphans), and their verdict decides the
+    commit. A plan's merge also refuses them by itself (_merge_in_sqlite)."""
+    connection.disable_constraint_checking()
+    try:
+        yield
+    finally:
+        connection.enable_constraint_checking()
+
+
+def _any_stored(cursor: Any, vulns: str) -> bool:
+    """Whether a record of the prepared file is stored already (the register's table is read
+    first: when it is empty, as on a first load, the file's records are not looked up)."""
+    cursor.execute(f"SELECT 1 FROM {vulns} LIMIT 1")  # noqa: S608
+    if cursor.fetchone() is None:
+        return False
+    cursor.execute(
+        "SELECT 1 FROM prepared.record AS p WHERE EXISTS "  # noqa: S608
+        f"(SELECT 1 FROM {vulns} AS v WHERE v.vuln_id = p.vuln_id) LIMIT 1"
+    )
+    return cursor.fetchone() is not None
 
 
 @contextlib.contextmanager
