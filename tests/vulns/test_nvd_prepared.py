@@ -274,6 +274,10 @@ HOSTILE: dict[str, tuple[Callable[[Path], None], str]] = {
         _sql("""UPDATE configuration SET data = '[{"nodes": 5}]'"""),
         "importer does not write",
     ),
+    "configurations of bytes": (
+        _sql("UPDATE configuration SET data = CAST(data AS BLOB)"),
+        "importer does not write|of another type",
+    ),
     "configurations of no record": (
         _sql("INSERT INTO configuration VALUES (9999, '[]')"),
         "of no record",

@@ -615,6 +615,8 @@ def _configurations_problem(data: str) -> str:
     the importer writes (nvd._applicability): NVD's shape re-encoded by the importer's own
     types (so no field the matcher would read other than NVD's own), with no configuration or
     node left empty, operators AND or OR, and every entry a CPE 2.3 name."""
+    if not isinstance(data, str):
+        return "not text"  # (refused as such by _check_orphans too)
     try:
         configurations = _CONFIGURATIONS.decode(data)
     except (msgspec.ValidationError, msgspec.DecodeError) as exc:
