@@ -96,6 +96,14 @@ TEMPLATES = [
 ]
 
 
+#: the page size of a new SQLite database (SQLite's default is 4 KiB). An NVD's 400,000 records
+#: of about 1 KiB each are most of the register: merged with 16 KiB pages, they took a quarter
+#: less time to write and their commit a third less (fewer pages, fewer spilled to overflow
+#: pages, and a fourth of the page writes when the log is copied into the database). A database
+#: made before keeps its page size (SQLite changes it only when rebuilding the file).
+SQLITE_PAGE_SIZE = 16384
+
+
 def _database() -> dict[str, object]:
     url = os.environ.get("DATABASE_URL")
     if not url:
@@ -110,7 +118,8 @@ def _database() -> dict[str, object]:
         config["OPTIONS"] = {
             "timeout": 30,
             "transaction_mode": "IMMEDIATE",
-            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+            "init_command": f"PRAGMA page_size={SQLITE_PAGE_SIZE}; PRAGMA journal_mode=WAL; "
+            "PRAGMA synchronous=NORMAL;",
         }
     return config
 

@@ -75,3 +75,33 @@ def test_automatic_re_matching_can_be_turned_off_from_the_environment() -> None:
         "False",
         "worker",
     )
+
+
+def _page_size_in_child(database: str) -> str:
+    code = (
+        "from django.db import connection;"
+        "c = connection.cursor();"
+        "c.execute('CREATE TABLE IF NOT EXISTS t (a)');"
+        "print(c.execute('PRAGMA page_size').fetchone()[0],"
+        " c.execute('PRAGMA journal_mode').fetchone()[0])"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", "import django; django.setup();" + code],
+        env={**os.environ, "DJANGO_SETTINGS_MODULE": "medshield.settings",
+             "DATABASE_URL": f"sqlite:///{database}"},
+        capture_output=True, text=True, check=True, timeout=60,
+    )  # fmt: skip
+    return result.stdout.strip()
+
+
+def test_a_new_sqlite_register_has_large_pages_and_an_old_one_keeps_its_own(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import sqlite3
+
+    from django.conf import settings
+
+    assert _page_size_in_child(str(tmp_path / "new.sqlite3")) == f"{settings.SQLITE_PAGE_SIZE} wal"
+    old = sqlite3.connect(tmp_path / "old.sqlite3")
+    old.execute("PRAGMA journal_mode = WAL")
+    old.execute("CREATE TABLE t (a)")
+    old.close()
+    assert _page_size_in_child(str(tmp_path / "old.sqlite3")) == "4096 wal"

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from django.core.management import call_command
 from django.db import connection
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from medshield.matching.names import NAME_KEY_SCHEME
@@ -445,6 +445,15 @@ def test_a_hostile_prepared_file_is_refused_on_a_first_load(tmp_path: Path, name
     _refuses(tmp_path, name, stored_before=False)
 
 
+@pytest.mark.django_db
+def test_the_file_has_the_registers_page_size(tmp_path: Path) -> None:
+    from django.conf import settings
+
+    db = sqlite3.connect(_prepared(tmp_path))
+    assert db.execute("PRAGMA page_size").fetchone()[0] == settings.SQLITE_PAGE_SIZE
+    db.close()
+
+
 @pytest.mark.django_db(transaction=True)
 def test_the_file_is_read_with_its_schema_untrusted(tmp_path: Path) -> None:
     """The checking connection does not trust the file's schema: SQLite runs no function a
@@ -571,11 +580,12 @@ def _changed(valid: st.SearchStrategy[str], alphabet: str) -> st.SearchStrategy[
 
 
 def _roundtrip(value: str) -> bool:
-    """The form the checks of datetimes stand for (Django's form on SQLite)."""
+    """The form the checks of datetimes stand for (Django's naive form on SQLite)."""
     try:
-        return str(datetime.datetime.fromisoformat(value)) == value
+        read = datetime.datetime.fromisoformat(value)
     except ValueError:
         return False
+    return read.tzinfo is None and str(read) == value
 
 
 _ANY_DATETIME = st.datetimes(
@@ -592,6 +602,8 @@ DATETIMES = _changed(
 
 @SPEC
 @given(DATETIMES)
+@example("2024-01-02 03:04:05+00:00")
+@example("2024-02-29 23:59:59.000001")
 def test_the_datetime_check_is_pythons_own_reading(value: str) -> None:
     assert nvd_prepared._datetimes(value, 1) == _roundtrip(value)
 
@@ -643,3 +655,28 @@ def test_texts_checked_together_pass_only_when_each_does(values: list[str]) -> N
         assert each
     if each and not any("\n" in value for value in values):
         assert together
+
+
+@pytest.mark.django_db
+def test_a_chunk_too_long_to_join_is_checked_value_by_value(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SQLite makes no text longer than its limit (a gigabyte): a chunk whose texts joined
+    would be is checked one value at a time, and refused only for a wrong one."""
+    opened = nvd_prepared._open_read_only
+
+    def small_texts(path: str) -> sqlite3.Connection:
+        db = opened(path)
+        db.setlimit(sqlite3.SQLITE_LIMIT_LENGTH, 1000)
+        return db
+
+    monkeypatch.setattr(nvd_prepared, "_open_read_only", small_texts)
+    path = _prepared(tmp_path)
+    db = sqlite3.connect(path)
+    db.execute("UPDATE configuration SET data = '[]'")  # some are longer than the limit
+    db.commit()
+    db.close()
+    assert nvd_prepared.check_values(str(path)).records == 8
+    _sql("UPDATE record SET published = '2023-02-30 00:00:00' WHERE n = 3")(path)
+    with pytest.raises(FeedRejected, match="published"):
+        nvd_prepared.check_values(str(path))
