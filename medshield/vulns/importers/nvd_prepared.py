@@ -510,14 +510,11 @@ def _chunks(db: sqlite3.Connection) -> Iterator[tuple[int, int]]:
         _refuse_record(db, _column_rules())
     last = low - 1
     while last != high:
-        first, found = (
-            last,
-            db.execute(
-                f"SELECT n FROM record WHERE n > ? ORDER BY n LIMIT 1 OFFSET {_CHECK_ROWS - 1}",  # noqa: S608
-                [last],
-            ).fetchone(),
-        )
-        last = high if found is None else found[0]
+        found = db.execute(
+            f"SELECT n FROM record WHERE n > ? ORDER BY n LIMIT 1 OFFSET {_CHECK_ROWS - 1}",  # noqa: S608
+            [last],
+        ).fetchone()
+        first, last = last, (high if found is None else found[0])
         yield first, last
 
 
