@@ -74,8 +74,9 @@ _MAX_NOTES = 100
 #: fast as 1 GB, which wrote every page at the commit, while the checks still ran, and used
 #: 400 MB more memory)
 _MERGE_CACHE_KIB = 64 * 1024
-#: records checked at a time
-_CHECK_ROWS = 20_000
+#: records checked at a time (their texts joined stay in the processor's cache: a full NVD
+#: checked in chunks of 2,000 took about a tenth less time than in chunks of 20,000)
+_CHECK_ROWS = 2_000
 #: the checking processes beside the merge, and how much lower they run than it
 _CHECK_SHARES = 2
 _CHECK_NICENESS = 10
