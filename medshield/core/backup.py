@@ -343,11 +343,36 @@ def _restore_sqlite(payload: Path) -> None:
     target: sqlite3.Connection = connection.connection  # type: ignore[assignment]
     source = sqlite3.connect(f"file:{payload}?mode=ro", uri=True)
     try:
+        # SQLite copies into a database in WAL mode only pages of its own size. A backup of
+        # another page size (4 KiB, from a register made before they had 16 KiB) is copied with
+        # the target out of WAL mode, and the target takes the backup's page size.
+        resized = _page_size(source) != _page_size(target)
+        if resized and _journal_mode(target, "DELETE") != "delete":
+            raise BackupError(
+                _(
+                    "the backup's database pages are of another size than this database's; "
+                    "stop every other medshield process using it, then restore again"
+                )
+            )
         # Replaces every page of the target in one step, under its write lock.
         source.backup(target)
+        if resized:
+            _journal_mode(target, "WAL")
     finally:
         source.close()
     connection.close()
+
+
+def _page_size(db: sqlite3.Connection) -> int:
+    return int(db.execute("PRAGMA page_size").fetchone()[0])
+
+
+def _journal_mode(db: sqlite3.Connection, mode: str) -> str:
+    """Set the journal mode; the mode the database is in after (unchanged while others use it)."""
+    try:
+        return str(db.execute(f"PRAGMA journal_mode={mode}").fetchone()[0]).lower()
+    except sqlite3.OperationalError:
+        return ""
 
 
 def _restore_postgresql(payload: Path) -> None:

@@ -230,3 +230,51 @@ def test_postgresql_backup_then_restore_is_exact(
     # A second restore into the now full database is refused.
     again = medshield("restore", str(backup), env=child_env(tmp_path / "dst", target), check=False)
     assert again.returncode != 0 and IN_USE in again.stderr
+
+
+def _page_size(path: Path) -> tuple[int, str]:
+    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        return (
+            conn.execute("PRAGMA page_size").fetchone()[0],
+            conn.execute("PRAGMA journal_mode").fetchone()[0],
+        )
+    finally:
+        conn.close()
+
+
+def _with_small_pages(source: Path, data: Path) -> Path:
+    """A copy of the register in ``data`` with SQLite's default 4 KiB pages, as registers made
+    before they had 16 KiB ones are."""
+    data.mkdir()
+    copy = data / "medshield.sqlite3"
+    conn = sqlite3.connect(source / "medshield.sqlite3")
+    conn.execute("VACUUM INTO ?", [str(copy)])
+    conn.close()
+    conn = sqlite3.connect(copy)
+    conn.execute("PRAGMA page_size = 4096")
+    conn.execute("VACUUM")
+    conn.execute("PRAGMA journal_mode = WAL")
+    conn.close()
+    assert _page_size(copy) == (4096, "wal")
+    return copy
+
+
+def test_a_backup_restores_whatever_the_page_sizes(hospital_db: Path, tmp_path: Path) -> None:
+    """A register made before new ones had 16 KiB pages keeps its 4 KiB pages: its backups
+    restore into a new register (and a new register's into it), taking the backup's page size,
+    back in WAL mode."""
+    old = _with_small_pages(hospital_db, tmp_path / "old")
+    rows = sqlite_rows(old)
+    old_backup, new_backup = tmp_path / "old.backup", tmp_path / "new.backup"
+    medshield("backup", str(old_backup), env=child_env(old.parent))
+    medshield("backup", str(new_backup), env=child_env(hospital_db))
+
+    fresh = tmp_path / "fresh"
+    medshield("restore", str(old_backup), env=child_env(fresh))
+    assert sqlite_rows(fresh / "medshield.sqlite3") == rows
+    assert _page_size(fresh / "medshield.sqlite3") == (4096, "wal")
+
+    medshield("restore", str(new_backup), "--force", env=child_env(old.parent))
+    assert sqlite_rows(old) == sqlite_rows(hospital_db / "medshield.sqlite3")
+    assert _page_size(old) == (16384, "wal")
